@@ -1,0 +1,13 @@
+-- One row per (platform, account, campaign, day); cost from micros to the account currency.
+select
+    platform,
+    account_id,
+    campaign_id,
+    date as date_day,
+    impressions,
+    clicks,
+    cost_micros::numeric / 1000000 as cost,
+    conversions,
+    conversions_value as conversion_value,
+    _extracted_at as extracted_at
+from {{ source('raw', 'campaign_daily_metrics') }}

@@ -1,0 +1,13 @@
+select
+    source,
+    ticket_id,
+    subject,
+    priority,
+    priority_raw,
+    status,
+    channel,
+    category,
+    created_at,
+    first_response_at,
+    resolved_at
+from {{ source('raw', 'tickets') }}
