@@ -1,7 +1,5 @@
 """Ad-platform extracts into `raw` (one asset per raw table, filled by one extraction)."""
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext, AssetSpec, Config, Failure, MaterializeResult, multi_asset
 from pydantic import Field
 

@@ -1,7 +1,5 @@
 """dbt models as Dagster assets: raw -> staging -> marts lineage, dbt tests as asset checks."""
 
-from __future__ import annotations
-
 import os
 from typing import Any, Mapping
 

@@ -1,7 +1,5 @@
 """Support-ticket extracts into `raw`."""
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext, AssetSpec, Config, MaterializeResult, multi_asset
 from pydantic import Field
 

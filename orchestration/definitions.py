@@ -14,9 +14,6 @@ from resources.ad_sources import AdSourceResource, TicketSourceResource
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
 from resources.database import PostgresResource
 
-# Sources swap by environment: `demo` (deterministic synthetic data) until real ones are configured.
-DEMO_END_DATE = os.environ.get("BURRY_DEMO_END_DATE") or None
-
 refresh_all = define_asset_job(
     "refresh_all",
     selection=AssetSelection.all(),
@@ -28,10 +25,9 @@ defs = Definitions(
     jobs=[refresh_all],
     resources={
         "database": PostgresResource(),
-        "ad_source": AdSourceResource(kind=os.environ.get("BURRY_AD_SOURCE", "demo"), demo_end_date=DEMO_END_DATE),
-        "ticket_source": TicketSourceResource(
-            kind=os.environ.get("BURRY_TICKET_SOURCE", "demo"), demo_end_date=DEMO_END_DATE
-        ),
+        # Sources swap by environment: `demo` (deterministic synthetic data) until real ones are set.
+        "ad_source": AdSourceResource(kind=os.environ.get("BURRY_AD_SOURCE", "demo")),
+        "ticket_source": TicketSourceResource(kind=os.environ.get("BURRY_TICKET_SOURCE", "demo")),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     },
 )

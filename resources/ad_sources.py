@@ -5,6 +5,7 @@ loader lands them all.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Protocol
 
@@ -40,11 +41,14 @@ def _parse_day(value: str | None) -> date | None:
 
 class _DemoCapableSource(ConfigurableResource):
     kind: str = Field(default="demo", description="Which source: demo (deterministic synthetic data).")
-    demo_end_date: str | None = Field(default=None, description="Last demo day (ISO); default yesterday.")
+    demo_end_date: str | None = Field(
+        default=None, description="Last demo day (ISO). Default: $BURRY_DEMO_END_DATE, else yesterday."
+    )
     demo_days: int = Field(default=90, description="Days of demo history.")
 
     def _demo_args(self) -> dict:
-        return {"end_date": _parse_day(self.demo_end_date), "days": self.demo_days}
+        end_date = self.demo_end_date or os.environ.get("BURRY_DEMO_END_DATE")
+        return {"end_date": _parse_day(end_date), "days": self.demo_days}
 
     def _unknown_kind(self) -> ValueError:
         return ValueError(f"Unknown {type(self).__name__} kind {self.kind!r}: use 'demo'.")

@@ -196,9 +196,10 @@ CREATE TABLE raw.quarantine (
 );
 """
 
+# The `app` schema stays: it holds Alembic's own version table.
 DOWNGRADE = """
 DROP SCHEMA IF EXISTS raw CASCADE;
-DROP SCHEMA IF EXISTS app CASCADE;
+DROP TABLE IF EXISTS app.interactions, app.refresh_jobs, app.ad_accounts;
 """
 
 

@@ -1,0 +1,116 @@
+"""The `burry` command as a user runs it: a real subprocess, a real Dagster instance in PostgreSQL."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psycopg2
+import pytest
+
+from tests.conftest import DEMO_END_DATE
+
+pytestmark = pytest.mark.slow
+
+BURRY = str(Path(sys.executable).parent / "burry")
+
+
+def run_burry(*args, env, timeout=600):
+    return subprocess.run([BURRY, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli_env(db, tmp_path):
+    env = {**os.environ, "DATABASE_URL": db.libpq, "DAGSTER_HOME": str(tmp_path / "dagster")}
+    # If anything fell back to the embedded default instead of DATABASE_URL, it would show here.
+    env["BURRY_PG_DATA"] = str(tmp_path / "must-not-exist" / "pg")
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_db_commands_follow_database_url(cli_env, db, tmp_path):
+    status = run_burry("db", "status", env=cli_env)
+    assert status.returncode == 0 and "external (DATABASE_URL)" in status.stdout
+    assert run_burry("db", "url", env=cli_env).stdout.strip() == db.libpq
+    refused = run_burry("db", "start", env=cli_env)
+    assert refused.returncode == 1 and "DATABASE_URL is set" in refused.stderr
+    migrated = run_burry("db", "migrate", env=cli_env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert not (tmp_path / "must-not-exist").exists()
+
+
+def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_path):
+    result = run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "pipeline done" in result.stdout
+    assert not (tmp_path / "must-not-exist").exists(), "DATABASE_URL must switch everything"
+    assert (tmp_path / "dagster" / "dagster.yaml").exists()
+    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
+        # Dagster's run storage lives in the same database (schema `dagster`), and the run succeeded.
+        cur.execute("SELECT status FROM dagster.runs")
+        assert [r[0] for r in cur.fetchall()] == ["SUCCESS"]
+        cur.execute("SELECT count(DISTINCT account_id) FROM analytics.account_daily")
+        assert cur.fetchone()[0] == 3
+
+    answer = run_burry("ask", "What was total spend last 7 days?", "--account", _first_account(db),
+                       "--as-of", "2026-10-01", env=cli_env)
+    assert answer.returncode == 0 and answer.stdout.startswith("Total spend for"), answer.stdout + answer.stderr
+
+
+def _first_account(db) -> str:
+    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
+        cur.execute("SELECT min(account_id) FROM app.ad_accounts")
+        return cur.fetchone()[0]
+
+
+def wait_for(url: str, deadline: float) -> httpx.Response:
+    while True:
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer")
+        time.sleep(1)
+
+
+def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env, db):
+    assert run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env).returncode == 0
+    ui_port, api_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [BURRY, "serve", "--ui-port", str(ui_port), "--api-port", str(api_port)],
+        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        assert wait_for(f"http://127.0.0.1:{api_port}/v1/health", deadline).json()["marts_ready"] is True
+        wait_for(f"http://127.0.0.1:{ui_port}/server_info", deadline)
+        # The UI's GraphQL API sees the materialized marts.
+        query = '{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } } }'
+        nodes = httpx.post(f"http://127.0.0.1:{ui_port}/graphql", json={"query": query}, timeout=30).json()
+        materialized = {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"] if n["assetMaterializations"]}
+        assert {"raw/campaign_daily_metrics", "analytics/campaign_daily", "analytics/account_daily"} <= materialized
+        answer = httpx.post(
+            f"http://127.0.0.1:{api_port}/v1/ask",
+            json={"account_id": _first_account(db), "question": "What was total spend last 7 days?", "as_of": "2026-10-01"},
+            timeout=30,
+        ).json()
+        assert answer["route"] == "metric_sql"
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output[-3000:]
+    assert f"http://127.0.0.1:{ui_port}" in output and "curl -s" in output
