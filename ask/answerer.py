@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -182,8 +182,9 @@ def _caveats(found: dict, period: Period, freshness: dict, account: Account) -> 
 def _coverage_sentence(account: Account, freshness: dict) -> str:
     if not freshness["data_end"]:
         return f"There is no data for {account.name} yet."
-    refreshed = freshness["last_refreshed_at"] or "never"
-    return f"Data for {account.name} runs from {freshness['data_start']} to {freshness['data_end']} (last refreshed {refreshed})."
+    refreshed = account.last_refreshed_at
+    when = f"{refreshed.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC" if refreshed else "never"
+    return f"Data for {account.name} runs from {freshness['data_start']} to {freshness['data_end']} (last refreshed {when})."
 
 
 def record_interaction(cur, platform: str, account_id: str, question: str, answer: Answer) -> int:

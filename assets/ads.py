@@ -1,9 +1,9 @@
 """Ad-platform extracts into `raw` (one asset per raw table, filled by one extraction)."""
 
-from dagster import AssetExecutionContext, AssetSpec, Config, Failure, MaterializeResult, multi_asset
-from pydantic import Field
+from dagster import AssetExecutionContext, AssetSpec, Failure, MaterializeResult, multi_asset
 
-from assets.raw_load import DEFAULT_LOOKBACK_DAYS, refresh_ad_accounts
+from assets.raw_load import refresh_ad_accounts
+from assets.refresh_config import RefreshConfig
 from resources.ad_sources import AdSourceResource
 from resources.database import PostgresResource
 
@@ -17,13 +17,6 @@ RAW_AD_TABLES = {
 }
 
 
-class AdRefreshConfig(Config):
-    days_lookback: int = Field(
-        default=DEFAULT_LOOKBACK_DAYS,
-        description="Days re-extracted on each refresh (an account's first extract backfills all history).",
-    )
-
-
 @multi_asset(
     name="extract_ad_accounts",
     specs=[
@@ -33,7 +26,7 @@ class AdRefreshConfig(Config):
 )
 def extract_ad_accounts(
     context: AssetExecutionContext,
-    config: AdRefreshConfig,
+    config: RefreshConfig,
     database: PostgresResource,
     ad_source: AdSourceResource,
 ):

@@ -1,18 +1,11 @@
 """Support-ticket extracts into `raw`."""
 
-from dagster import AssetExecutionContext, AssetSpec, Config, MaterializeResult, multi_asset
-from pydantic import Field
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 
-from assets.raw_load import DEFAULT_LOOKBACK_DAYS, latest_ticket_load, load_tickets, refresh_window
+from assets.raw_load import latest_ticket_load, load_tickets, refresh_window
+from assets.refresh_config import RefreshConfig
 from resources.ad_sources import TicketSourceResource
 from resources.database import PostgresResource
-
-
-class TicketRefreshConfig(Config):
-    days_lookback: int = Field(
-        default=DEFAULT_LOOKBACK_DAYS,
-        description="Days of tickets re-read on each refresh (statuses change); the first load reads all.",
-    )
 
 
 @multi_asset(
@@ -26,7 +19,7 @@ class TicketRefreshConfig(Config):
 )
 def extract_tickets(
     context: AssetExecutionContext,
-    config: TicketRefreshConfig,
+    config: RefreshConfig,
     database: PostgresResource,
     ticket_source: TicketSourceResource,
 ):

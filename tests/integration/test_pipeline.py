@@ -1,5 +1,6 @@
 """The demo pipeline end to end: demo source -> raw -> dbt marts, through real Dagster runs."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import psycopg2
@@ -79,17 +80,16 @@ def test_ratios_are_ratios_of_sums_and_null_without_denominator(read):
     assert read.fetchone()[0] is True
 
 
-def test_recent_days_are_provisional(read):
-    read.execute(
-        "SELECT min(date_day) FILTER (WHERE is_provisional), max(date_day) FILTER (WHERE NOT is_provisional) "
-        "FROM analytics.account_daily"
-    )
-    first_provisional, last_final = read.fetchone()
-    assert first_provisional is not None and last_final is not None
-    assert last_final < first_provisional
+def test_days_older_than_the_conversion_window_are_final(read):
+    # The shared build's data ends 2026-09-30 and was extracted today, over 30 days later.
+    read.execute("SELECT count(*) FILTER (WHERE is_provisional), count(*) FROM analytics.account_daily")
+    provisional, total = read.fetchone()
+    assert provisional == 0 and total > 0
 
 
-def test_rematerializing_is_idempotent(db, demo_env):
+def test_rematerializing_is_idempotent_and_labels_recent_days_provisional(db, monkeypatch):
+    yesterday = date.today() - timedelta(days=1)
+    monkeypatch.setenv("BURRY_DEMO_END_DATE", yesterday.isoformat())
     materialize_pipeline()
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         first = counts(cur)
@@ -105,3 +105,11 @@ def test_rematerializing_is_idempotent(db, demo_env):
         # The second refresh re-reads only the lookback window; the first backfilled 90 days.
         cur.execute("SELECT days_lookback, count(*) FROM app.refresh_jobs GROUP BY 1 ORDER BY 1")
         assert cur.fetchall() == [(30, 3), (90, 3)]
+        # Days inside the 30-day conversion window (in the account's time zone) are provisional.
+        cur.execute(
+            "SELECT min(date_day) FILTER (WHERE is_provisional), max(date_day) FILTER (WHERE NOT is_provisional) "
+            "FROM analytics.account_daily"
+        )
+        first_provisional, last_final = cur.fetchone()
+        assert last_final < first_provisional
+        assert yesterday - timedelta(days=30) <= first_provisional <= yesterday - timedelta(days=28)
