@@ -22,7 +22,9 @@ from datetime import date
 from orchestration import settings
 from resources.database import DatabaseUrl, connect
 
-log = logging.getLogger("burry")
+
+# Progress at INFO in the terminal; the full DEBUG event log is in the Dagster UI.
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def ensure_database() -> DatabaseUrl:
@@ -109,7 +111,7 @@ def materialize_everything(end_date: str | None = None):
 
     job = defs.resolve_job_def("refresh_all")
     with DagsterInstance.get() as instance:
-        return job.execute_in_process(instance=instance, raise_on_error=True)
+        return job.execute_in_process(instance=instance, raise_on_error=True, run_config=CONSOLE_INFO)
 
 
 def demo_accounts(url: DatabaseUrl) -> list[tuple[str, str, str]]:
@@ -246,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # platformdirs warns on every call when XDG_RUNTIME_DIR is unset (root shells, CI); harmless.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    logging.basicConfig(level=os.environ.get("BURRY_LOG_LEVEL", "WARNING"))
+    if os.environ.get("BURRY_LOG_LEVEL"):
+        # Off by default: Dagster logs runs through its own handler, a root handler would repeat them.
+        logging.basicConfig(level=os.environ["BURRY_LOG_LEVEL"])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

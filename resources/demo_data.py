@@ -1,9 +1,10 @@
 """Deterministic demo data shaped like the Google Ads API and a helpdesk export.
 
 Every number for an (entity, day) is a pure function of the seed, the entity's ids and the day:
-it never depends on the run date, the requested range or call order. Shifting the demo's end
-date therefore re-extracts identical numbers for overlapping days (idempotent refreshes), and
-two instances with the same seed agree exactly.
+it never depends on the demo's end date, the requested range or call order. Shifting the end
+date therefore re-extracts identical numbers for overlapping days (idempotent refreshes), and two
+instances with the same seed agree exactly. Tickets work the same way per creation day; what a
+later end date adds is only what has happened since (a reply, a resolution, a status change).
 """
 
 from __future__ import annotations
@@ -13,41 +14,74 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import Iterator
 
 PLATFORM = "google_ads"
 SOURCE = "demo"
+
 CENTS = Decimal("0.01")
+ZERO = Decimal("0.00")
+METRICS = ("impressions", "clicks", "cost_micros", "conversions", "conversions_value")
+MICROS_PER_CENT = 10_000
 
 
-def rng(seed: int, *parts) -> random.Random:
-    """A generator for one (entity, day): never Python's salted hash()."""
-    digest = hashlib.sha256("|".join(str(p) for p in (seed, *parts)).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+def rng(seed: int, *parts: object) -> random.Random:
+    """A generator for one (entity, day). sha256, never the builtin hash(): that is salted per process."""
+    key = "|".join(str(p) for p in (seed, *parts))
+    return random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
 
 
-def _default_end() -> date:
+def default_end_date() -> date:
+    """Yesterday: the last complete day, as a daily extract would see it."""
     return date.today() - timedelta(days=1)
 
 
-def _money(value: float) -> Decimal:
+def window(end_date: date, days: int) -> tuple[date, date]:
+    return end_date - timedelta(days=days - 1), end_date
+
+
+def days_between(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def money(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(CENTS)
 
 
-# -- the catalogue -------------------------------------------------------------------------------
+def slug(text: str) -> str:
+    return "-".join(text.lower().split())
+
+
+# -- the ad catalogue ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AdGroupSpec:
+    name: str
+    headlines: tuple[str, ...]  # specific to the group; each ad fills up with the account's own
+
+
 @dataclass(frozen=True)
 class CampaignSpec:
     campaign_id: str
     name: str
     channel_type: str
-    daily_budget: float  # average spend per day, account currency
+    start_date: date  # launch date (pulled back for demo windows that start earlier)
+    daily_spend: float  # average weekday spend in account currency
     ctr: float
     cpc: float
-    conversion_rate: float
+    conversion_rate: float  # conversions per click
     value_per_conversion: float
+    ad_groups: tuple[AdGroupSpec, ...] = ()  # empty: Performance Max, campaign-grain metrics only
+    descriptions: tuple[str, ...] = ()  # ads of the campaign take two each
     status: str = "ENABLED"
-    ends_days_before_end: int | None = None  # paused campaigns stop this many days before end_date
-    zero_impression_weekday: int | None = None  # a weekday with no delivery (ratios divide by 0)
-    ad_groups: tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]], ...] = ()
+    ends_days_before_end: int | None = None  # a campaign that stopped this many days before end_date
+    dark_weekday: int | None = None  # ad schedule off that weekday: zero-impression rows
+
+    @property
+    def has_ads(self) -> bool:
+        return bool(self.ad_groups)
 
 
 @dataclass(frozen=True)
@@ -57,140 +91,264 @@ class AccountSpec:
     currency_code: str
     time_zone: str
     domain: str
+    weekend_factor: float  # consumer shoppers keep browsing at weekends; B2B buyers do not
+    headlines: tuple[str, ...]  # account-wide headlines that complete every ad
     campaigns: tuple[CampaignSpec, ...]
 
 
-def _groups(prefix: int, themes: list[tuple[str, list[str]]]) -> tuple:
-    """Ad groups with 2-3 responsive search ads each; ids derived from a per-campaign prefix."""
-    groups = []
-    for g, (theme, words) in enumerate(themes, start=1):
-        ads = []
-        for a in range(1, 2 + (g % 2) + 1):
-            headlines = tuple(f"{w} {theme}".strip() for w in words[: 3 + a % 3])
-            descriptions = (f"Shop {theme.lower()} with free returns.", f"Rated 4.8/5 by customers. Order today.")
-            ads.append((f"{prefix}{g}{a:02d}7", headlines, descriptions))
-        groups.append((f"{prefix}{g}3", f"{theme}", tuple(ads)))
-    return tuple(groups)
+def _groups(*groups: tuple[str, ...]) -> tuple[AdGroupSpec, ...]:
+    """(name, headline, ...) tuples: the compact form the catalogue below is written in."""
+    return tuple(AdGroupSpec(name, tuple(headlines)) for name, *headlines in groups)
 
 
 ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec(
-        "4216739015", "Northwind Outdoor", "USD", "America/New_York", "northwind.example",
-        (
-            CampaignSpec("20318841", "Search | Tents | US", "SEARCH", 420, 0.062, 1.35, 0.045, 140,
-                         ad_groups=_groups(20318, [("Tents", ["Buy", "Best", "Ultralight", "Family", "4-Season"]),
-                                                   ("Camping Gear", ["Shop", "Top", "Durable", "Outdoor", "New"]),
-                                                   ("Backpacks", ["Hiking", "Travel", "Waterproof", "Best", "Light"])])),
-            CampaignSpec("20318852", "Search | Brand", "SEARCH", 120, 0.11, 0.55, 0.09, 110,
-                         ad_groups=_groups(20319, [("Northwind", ["Official", "Shop", "Northwind", "Save on"]),
-                                                   ("Northwind Sale", ["Official", "Shop", "Seasonal", "Outlet"])])),
-            CampaignSpec("20318863", "Display | Remarketing", "DISPLAY", 90, 0.008, 0.42, 0.02, 95,
-                         ad_groups=_groups(20320, [("Cart Abandoners", ["Come back to", "Still thinking of", "Finish your"]),
-                                                   ("Past Buyers", ["New", "Restock", "Upgrade your"])])),
-            CampaignSpec("20318874", "PMax | All Products", "PERFORMANCE_MAX", 300, 0.021, 0.88, 0.035, 125),
-            CampaignSpec("20318885", "Search | Summer Sale", "SEARCH", 260, 0.055, 1.1, 0.05, 90, status="PAUSED",
-                         ends_days_before_end=40,
-                         ad_groups=_groups(20321, [("Summer Tents", ["Summer", "Sale on", "Discount"]),
-                                                   ("Summer Sleeping Bags", ["Summer", "Sale on", "Light"])])),
+        "4216739015", "Northwind Outdoor", "USD", "America/New_York", "northwind.example", weekend_factor=1.1,
+        headlines=("Free Shipping Over $75", "30-Day Trail Guarantee", "Rated 4.8 by 12k Hikers"),
+        campaigns=(
+            CampaignSpec(
+                "20318841", "Search | Tents | US", "SEARCH", date(2024, 3, 4),
+                daily_spend=420, ctr=0.055, cpc=1.35, conversion_rate=0.045, value_per_conversion=140,
+                ad_groups=_groups(("Backpacking Tents", "Backpacking Tents", "Tents Under 3 lb"),
+                                  ("Family Tents", "Roomy Family Tents", "Tents for 6 or More"),
+                                  ("Ultralight Tents", "Ultralight Tents", "Pack Light, Camp Dry")),
+                descriptions=("Tents tested in wind, rain and snow. Free shipping on orders over $75.",
+                              "Compare weights, sizes and prices. Pitch in minutes, packs down small.",
+                              "Outfitters since 1998. Order today and get it before the weekend."),
+            ),
+            CampaignSpec(
+                "20318852", "Search | Brand", "SEARCH", date(2023, 11, 6),
+                daily_spend=120, ctr=0.065, cpc=0.55, conversion_rate=0.06, value_per_conversion=110,
+                ad_groups=_groups(("Northwind Brand", "Northwind Outdoor", "Official Northwind Store"),
+                                  ("Northwind Sale", "Northwind Outlet Sale", "Up to 40% Off Northwind")),
+                descriptions=("Shop the official Northwind Outdoor store. Free returns for 30 days.",
+                              "Tents, packs and apparel from Northwind. Members get early access.",
+                              "Find last season's gear at outlet prices while stocks last."),
+            ),
+            CampaignSpec(
+                "20318863", "Display | Remarketing", "DISPLAY", date(2024, 5, 20),
+                daily_spend=90, ctr=0.009, cpc=0.45, conversion_rate=0.025, value_per_conversion=95,
+                ad_groups=_groups(("Cart Abandoners", "Still Thinking It Over?", "Your Cart Is Waiting"),
+                                  ("Past Buyers", "New Season Gear Is In", "Time for an Upgrade?")),
+                descriptions=("The gear you picked is still in your cart. Free shipping over $75.",
+                              "New season tents and packs just landed. See what's new at Northwind.",
+                              "Trail-tested gear with a 30-day guarantee. Come back and gear up."),
+            ),
+            CampaignSpec(
+                "20318874", "PMax | All Products", "PERFORMANCE_MAX", date(2024, 8, 12),
+                daily_spend=300, ctr=0.021, cpc=0.88, conversion_rate=0.035, value_per_conversion=125,
+            ),
+            CampaignSpec(
+                "20318885", "Search | Summer Sale", "SEARCH", date(2025, 5, 26),
+                daily_spend=260, ctr=0.05, cpc=1.1, conversion_rate=0.05, value_per_conversion=90,
+                ad_groups=_groups(("Summer Tents", "Summer Tent Sale", "Tents Up to 30% Off"),
+                                  ("Summer Sleeping Bags", "Light Summer Bags", "Sleeping Bags on Sale")),
+                descriptions=("Summer sale: up to 30% off tents and sleeping bags. Ends Sunday.",
+                              "Warm nights, light packs. Save on summer camping gear today."),
+                status="PAUSED", ends_days_before_end=40,
+            ),
         ),
     ),
     AccountSpec(
-        "7384920156", "Brightlane Studio", "EUR", "Europe/Berlin", "brightlane.example",
-        (
-            CampaignSpec("30427716", "Search | Design Courses | DE", "SEARCH", 180, 0.048, 1.9, 0.03, 180,
-                         ad_groups=_groups(30427, [("UX Course", ["Online", "Certified", "Best", "Live"]),
-                                                   ("UI Design Course", ["Online", "Beginner", "Advanced", "Live"]),
-                                                   ("Figma Course", ["Learn", "Master", "Quick"])])),
-            CampaignSpec("30427727", "Search | Brand", "SEARCH", 45, 0.13, 0.6, 0.08, 150,
-                         ad_groups=_groups(30428, [("Brightlane", ["Official", "Brightlane", "Join"])])),
-            CampaignSpec("30427738", "Display | Prospecting", "DISPLAY", 70, 0.006, 0.35, 0.012, 160,
-                         zero_impression_weekday=6,
-                         ad_groups=_groups(30429, [("Design Careers", ["Start", "Switch to", "Grow your"]),
-                                                   ("Creative Pros", ["For", "Upskill", "Level up"])])),
-            CampaignSpec("30427749", "Video | Course Trailers", "VIDEO", 60, 0.004, 0.25, 0.01, 170,
-                         ad_groups=_groups(30430, [("Trailer Viewers", ["Watch", "See", "Preview"]),
-                                                   ("Design Fans", ["For", "Made for", "Loved by"])])),
+        "7384920156", "Brightlane Studio", "EUR", "Europe/Berlin", "brightlane.example", weekend_factor=0.85,
+        headlines=("Learn from Working Designers", "Certificate Included", "Start Any Monday"),
+        campaigns=(
+            CampaignSpec(
+                "30427716", "Search | Design Courses | DE", "SEARCH", date(2024, 1, 8),
+                daily_spend=180, ctr=0.048, cpc=1.9, conversion_rate=0.03, value_per_conversion=165,
+                ad_groups=_groups(("UX Course", "Online UX Course", "UX Design in 8 Weeks"),
+                                  ("UI Design Course", "UI Design Course", "Master Interface Design"),
+                                  ("Figma Course", "Learn Figma Fast", "Figma from Zero to Pro")),
+                descriptions=("Live online classes taught by working designers. Certificate included.",
+                              "Build a real portfolio in 8 weeks. Small groups and weekly feedback.",
+                              "Evening and weekend classes. Try your first lesson free."),
+            ),
+            CampaignSpec(
+                "30427727", "Search | Brand", "SEARCH", date(2023, 9, 4),
+                daily_spend=45, ctr=0.065, cpc=0.6, conversion_rate=0.06, value_per_conversion=150,
+                ad_groups=_groups(("Brightlane Brand", "Brightlane Studio", "Official Brightlane Site"),
+                                  ("Brightlane Courses", "All Brightlane Courses", "Brightlane Course Dates")),
+                descriptions=("The official Brightlane Studio site. See all course dates and prices.",
+                              "Design courses from Berlin, online everywhere. Enrol in minutes."),
+            ),
+            CampaignSpec(
+                "30427738", "Display | Prospecting", "DISPLAY", date(2024, 10, 7),
+                daily_spend=70, ctr=0.006, cpc=0.45, conversion_rate=0.02, value_per_conversion=160,
+                ad_groups=_groups(("Design Careers", "Switch to a Design Career", "Become a UX Designer"),
+                                  ("Creative Pros", "Upskill Your Design Team", "Level Up Your Craft")),
+                descriptions=("Thinking about a career in design? Start with a free lesson.",
+                              "Team licences for design courses. Upskill your whole studio."),
+                dark_weekday=6,
+            ),
+            CampaignSpec(
+                "30427749", "Video | Course Trailers", "VIDEO", date(2025, 2, 3),
+                daily_spend=60, ctr=0.004, cpc=0.4, conversion_rate=0.02, value_per_conversion=160,
+                ad_groups=_groups(("Trailer Viewers", "Watch a Free Lesson", "See a Class in Action"),
+                                  ("Design Fans", "Made for Curious Minds")),
+                descriptions=("Watch a two-minute trailer of our most popular design course.",
+                              "See how our students went from beginner to hired in a year."),
+            ),
         ),
     ),
     AccountSpec(
-        "5902261847", "Kestrel Labs", "GBP", "Europe/London", "kestrel.example",
-        (
-            CampaignSpec("40519931", "Search | Lab Software", "SEARCH", 95, 0.041, 2.4, 0.025, 60,
-                         ad_groups=_groups(40519, [("LIMS", ["Cloud", "Modern", "Affordable", "GxP"]),
-                                                   ("ELN", ["Electronic", "Simple", "Team"])])),
-            CampaignSpec("40519942", "Search | Brand", "SEARCH", 25, 0.12, 0.7, 0.07, 55,
-                         ad_groups=_groups(40520, [("Kestrel", ["Official", "Kestrel", "Try"]),
-                                                   ("Kestrel Labs", ["Official", "Demo", "Pricing"])])),
-            CampaignSpec("40519953", "Display | Webinars", "DISPLAY", 30, 0.007, 0.4, 0.015, 40,
-                         ad_groups=_groups(40521, [("Webinar Signups", ["Free", "Join our", "Live"]),
-                                                   ("Lab Managers", ["For", "Built for", "Save time,"])])),
+        "5902261847", "Kestrel Labs", "GBP", "Europe/London", "kestrel.example", weekend_factor=0.45,
+        headlines=("Book a 20-Minute Demo", "Trusted by 300+ Labs", "GxP Ready Out of the Box"),
+        campaigns=(
+            CampaignSpec(
+                "40519931", "Search | Lab Software", "SEARCH", date(2024, 4, 15),
+                daily_spend=95, ctr=0.041, cpc=2.4, conversion_rate=0.025, value_per_conversion=60,
+                ad_groups=_groups(("LIMS", "Cloud LIMS for Labs", "Modern LIMS Software"),
+                                  ("ELN", "Electronic Lab Notebook", "Simple ELN for Teams")),
+                descriptions=("Replace spreadsheets with software your whole lab will use.",
+                              "Audit trails, sample tracking and reports in one place. UK support.",
+                              "Go live in weeks, not months. Book a 20-minute demo today."),
+            ),
+            CampaignSpec(
+                "40519942", "Search | Brand", "SEARCH", date(2023, 10, 2),
+                daily_spend=25, ctr=0.065, cpc=0.7, conversion_rate=0.065, value_per_conversion=55,
+                ad_groups=_groups(("Kestrel Brand", "Kestrel Labs Official", "Kestrel LIMS Pricing"),
+                                  ("Kestrel Login", "Kestrel Labs Sign In")),
+                descriptions=("The official Kestrel Labs site. Pricing, demos and customer stories.",
+                              "Already a customer? Sign in or contact our UK support team."),
+            ),
+            CampaignSpec(
+                "40519953", "Display | Webinars", "DISPLAY", date(2025, 1, 13),
+                daily_spend=30, ctr=0.007, cpc=0.4, conversion_rate=0.02, value_per_conversion=40,
+                ad_groups=_groups(("Webinar Signups", "Free Lab Data Webinar", "Join Our Live Webinar"),
+                                  ("Lab Managers", "Built for Lab Managers", "Save Hours Every Week")),
+                descriptions=("Free monthly webinar: getting lab data out of spreadsheets.",
+                              "Lab managers save hours a week with Kestrel. See how in 30 minutes."),
+            ),
         ),
     ),
 )
 ACCOUNTS_BY_ID = {a.account_id: a for a in ACCOUNTS}
 
 
-def _account(account_id: str) -> AccountSpec:
+def account_spec(account_id: str) -> AccountSpec:
     try:
         return ACCOUNTS_BY_ID[account_id]
     except KeyError:
-        raise KeyError(f"unknown demo account {account_id!r}; known: {', '.join(ACCOUNTS_BY_ID)}") from None
+        known = ", ".join(ACCOUNTS_BY_ID)
+        raise KeyError(f"unknown demo account {account_id!r}; known account ids: {known}") from None
 
 
-# -- metrics -------------------------------------------------------------------------------------
-def _ad_day(seed: int, campaign: CampaignSpec, ad_key: str, day: date, share: float) -> dict:
-    """One ad's (or a campaign-only campaign's) metrics for one day."""
-    if campaign.zero_impression_weekday is not None and day.weekday() == campaign.zero_impression_weekday:
-        return {"impressions": 0, "clicks": 0, "cost_micros": 0, "conversions": Decimal("0.00"),
-                "conversions_value": Decimal("0.00")}
-    r = rng(seed, campaign.campaign_id, ad_key, day.isoformat())
-    weekday_factor = 0.75 if day.weekday() >= 5 else 1.0
-    spend = campaign.daily_budget * share * weekday_factor * r.uniform(0.7, 1.3)
+# Ids nest like the API's: an ad group's id extends its campaign's, an ad's its group's (8/10/11 digits).
+def ad_group_id(campaign: CampaignSpec, group_index: int) -> str:
+    return f"{campaign.campaign_id}{group_index:02d}"
+
+
+def ad_id(group_id: str, ad_index: int) -> str:
+    return f"{group_id}{ad_index}"
+
+
+def ads_per_group(group_index: int) -> int:
+    return 3 if group_index % 2 else 2
+
+
+@dataclass(frozen=True)
+class AdSpec:
+    campaign_id: str
+    ad_group_id: str
+    ad_id: str
+    weight: float  # this ad's share of its campaign's spend
+
+
+def campaign_ads(seed: int, campaign: CampaignSpec) -> list[AdSpec]:
+    """Every ad of a campaign, with spend shares that differ per ad but not per day."""
+    keys = [
+        (ad_group_id(campaign, g), ad_id(ad_group_id(campaign, g), a))
+        for g in range(1, len(campaign.ad_groups) + 1)
+        for a in range(1, ads_per_group(g) + 1)
+    ]
+    strengths = [rng(seed, "ad-strength", a_id).uniform(0.5, 1.5) for _, a_id in keys]
+    total = sum(strengths)
+    return [AdSpec(campaign.campaign_id, g_id, a_id, s / total) for (g_id, a_id), s in zip(keys, strengths)]
+
+
+def rotate(items: tuple[str, ...] | list[str], shift: int) -> list[str]:
+    shift %= len(items)
+    return list(items[shift:]) + list(items[:shift])
+
+
+def ad_copy(account: AccountSpec, campaign: CampaignSpec, group: AdGroupSpec, group_index: int,
+            ad_index: int) -> dict:
+    """3-5 headlines and 2 descriptions; the ads of a group rotate the same pools so they differ."""
+    count = 3 + (group_index + ad_index) % 3
+    headlines = rotate(list(group.headlines) + list(account.headlines), ad_index - 1)[:count]
+    descriptions = rotate(campaign.descriptions, ad_index - 1)[:2]
+    return {"headlines": headlines, "descriptions": descriptions}
+
+
+# -- ad metrics ----------------------------------------------------------------------------------
+def zero_metrics() -> dict:
+    return {"impressions": 0, "clicks": 0, "cost_micros": 0, "conversions": ZERO, "conversions_value": ZERO}
+
+
+def day_metrics(seed: int, account: AccountSpec, campaign: CampaignSpec, entity_id: str, share: float,
+                day: date) -> dict:
+    """One ad's (or one Performance Max campaign's) metrics for one day: a pure function of its inputs."""
+    if day.weekday() == campaign.dark_weekday:
+        return zero_metrics()
+    r = rng(seed, campaign.campaign_id, entity_id, day.isoformat())
+    season = account.weekend_factor if day.weekday() >= 5 else 1.0
+    spend = campaign.daily_spend * share * season * r.uniform(0.7, 1.3)
     cpc = campaign.cpc * r.uniform(0.8, 1.2)
-    clicks = max(0, int(spend / cpc))
-    impressions = max(clicks, int(clicks / (campaign.ctr * r.uniform(0.8, 1.2)))) if clicks else r.randint(0, 40)
-    cost_cents = int(round(clicks * cpc * 100))
-    conversions = _money(min(clicks, clicks * campaign.conversion_rate * r.uniform(0.5, 1.5)))
-    value = _money(float(conversions) * campaign.value_per_conversion * r.uniform(0.8, 1.2))
-    return {"impressions": impressions, "clicks": clicks, "cost_micros": cost_cents * 10_000,
+    ctr = campaign.ctr * r.uniform(0.8, 1.2)
+    clicks = int(spend / cpc)
+    # Some impressions still happen on a day without a click; they cost nothing (pay per click).
+    impressions = max(clicks, round(clicks / ctr)) if clicks else r.randint(0, 40)
+    cost_cents = round(clicks * cpc * 100)
+    conversions = min(Decimal(clicks), money(clicks * campaign.conversion_rate * r.uniform(0.6, 1.4)))
+    value = money(conversions * money(campaign.value_per_conversion * r.uniform(0.8, 1.2)))
+    return {"impressions": impressions, "clicks": clicks, "cost_micros": cost_cents * MICROS_PER_CENT,
             "conversions": conversions, "conversions_value": value}
 
 
-def _sum_metrics(rows: list[dict]) -> dict:
-    keys = ("impressions", "clicks", "cost_micros", "conversions", "conversions_value")
-    return {k: sum((row[k] for row in rows), Decimal("0.00") if k.startswith("conv") else 0) for k in keys}
+def sum_metrics(rows: list[dict]) -> dict:
+    total = zero_metrics()
+    for row in rows:
+        for key in METRICS:
+            total[key] += row[key]
+    return total
 
 
 class DemoGoogleAdsSource:
+    """Three demo ad accounts answering the same calls a Google Ads API source answers."""
+
     platform = PLATFORM
     source = SOURCE
 
     def __init__(self, end_date: date | None = None, days: int = 90, seed: int = 7):
-        self.end_date = end_date or _default_end()
+        if days < 1:
+            raise ValueError(f"days must be at least 1, got {days}")
+        self.end_date = end_date or default_end_date()
         self.days = days
         self.seed = seed
+        self._ads = {c.campaign_id: campaign_ads(seed, c) for a in ACCOUNTS for c in a.campaigns}
 
     def date_range(self) -> tuple[date, date]:
-        return self.end_date - timedelta(days=self.days - 1), self.end_date
+        return window(self.end_date, self.days)
 
     def accounts(self) -> list[dict]:
         return [self.customer(a.account_id) for a in ACCOUNTS]
 
     def customer(self, account_id: str) -> dict:
-        a = _account(account_id)
+        a = account_spec(account_id)
         return {"account_id": a.account_id, "name": a.name, "currency_code": a.currency_code,
                 "time_zone": a.time_zone}
 
     def _campaign_dates(self, campaign: CampaignSpec) -> tuple[date, date | None]:
-        start = self.date_range()[0] - timedelta(days=30)
         end = None
         if campaign.ends_days_before_end is not None:
             end = self.end_date - timedelta(days=campaign.ends_days_before_end)
+        # A demo window (or a stopped campaign) earlier than the launch date would leave no data.
+        start = min(campaign.start_date, self.date_range()[0], end or self.end_date)
         return start, end
 
     def campaigns(self, account_id: str) -> list[dict]:
         rows = []
-        for c in _account(account_id).campaigns:
+        for c in account_spec(account_id).campaigns:
             start, end = self._campaign_dates(c)
             rows.append({"account_id": account_id, "campaign_id": c.campaign_id, "name": c.name,
                          "status": c.status, "channel_type": c.channel_type, "start_date": start, "end_date": end})
@@ -198,148 +356,221 @@ class DemoGoogleAdsSource:
 
     def ad_groups(self, account_id: str) -> list[dict]:
         return [
-            {"account_id": account_id, "campaign_id": c.campaign_id, "ad_group_id": g_id, "name": g_name,
-             "status": "ENABLED"}
-            for c in _account(account_id).campaigns
-            for g_id, g_name, _ in c.ad_groups
+            {"account_id": account_id, "campaign_id": c.campaign_id, "ad_group_id": ad_group_id(c, g),
+             "name": group.name, "status": "ENABLED"}
+            for c in account_spec(account_id).campaigns
+            for g, group in enumerate(c.ad_groups, start=1)
         ]
 
     def ads(self, account_id: str) -> list[dict]:
-        domain = _account(account_id).domain
+        account = account_spec(account_id)
         return [
-            {"account_id": account_id, "ad_group_id": g_id, "ad_id": ad_id, "ad_type": "RESPONSIVE_SEARCH_AD",
-             "headlines": list(headlines), "descriptions": list(descriptions),
-             "final_url": f"https://www.{domain}/{g_name.lower().replace(' ', '-')}", "status": "ENABLED"}
-            for c in _account(account_id).campaigns
-            for g_id, g_name, ads in c.ad_groups
-            for ad_id, headlines, descriptions in ads
+            {"account_id": account_id, "ad_group_id": ad_group_id(c, g), "ad_id": ad_id(ad_group_id(c, g), a),
+             "ad_type": "RESPONSIVE_SEARCH_AD", **ad_copy(account, c, group, g, a),
+             "final_url": f"https://www.{account.domain}/{slug(group.name)}", "status": "ENABLED"}
+            for c in account.campaigns
+            for g, group in enumerate(c.ad_groups, start=1)
+            for a in range(1, ads_per_group(g) + 1)
         ]
 
-    def _days(self, start: date, end: date, campaign: CampaignSpec):
+    def _running_days(self, campaign: CampaignSpec, start: date, end: date) -> Iterator[date]:
+        """Days of [start, end] inside the demo window on which the campaign delivered."""
         first, last = self.date_range()
-        _, campaign_end = self._campaign_dates(campaign)
-        day, stop = max(start, first), min(end, last, campaign_end or last)
-        while day <= stop:
-            yield day
-            day += timedelta(days=1)
+        campaign_start, campaign_end = self._campaign_dates(campaign)
+        return days_between(max(start, first, campaign_start), min(end, last, campaign_end or last))
 
-    def _ad_rows(self, account_id: str, campaign: CampaignSpec, day: date) -> list[dict]:
-        ads = [(g_id, ad_id) for g_id, _, ads in campaign.ad_groups for ad_id, _, _ in ads]
+    def _ad_rows(self, account: AccountSpec, campaign: CampaignSpec, day: date) -> list[dict]:
         return [
-            {"account_id": account_id, "campaign_id": campaign.campaign_id, "ad_group_id": g_id, "ad_id": ad_id,
-             "date": day, **_ad_day(self.seed, campaign, ad_id, day, 1 / len(ads))}
-            for g_id, ad_id in ads
+            {"account_id": account.account_id, "campaign_id": ad.campaign_id, "ad_group_id": ad.ad_group_id,
+             "ad_id": ad.ad_id, "date": day, **day_metrics(self.seed, account, campaign, ad.ad_id, ad.weight, day)}
+            for ad in self._ads[campaign.campaign_id]
         ]
 
     def ad_daily_metrics(self, account_id: str, start: date, end: date) -> list[dict]:
+        account = account_spec(account_id)
         return [
             row
-            for c in _account(account_id).campaigns
-            for day in self._days(start, end, c)
-            for row in self._ad_rows(account_id, c, day)
+            for c in account.campaigns
+            for day in self._running_days(c, start, end)
+            for row in self._ad_rows(account, c, day)
         ]
 
     def campaign_daily_metrics(self, account_id: str, start: date, end: date) -> list[dict]:
+        account = account_spec(account_id)
         rows = []
-        for c in _account(account_id).campaigns:
-            for day in self._days(start, end, c):
-                # Campaigns with ads report exactly the sum of their ads; PMax has no ad rows.
-                metrics = (_sum_metrics(self._ad_rows(account_id, c, day)) if c.ad_groups
-                           else _ad_day(self.seed, c, "campaign", day, 1.0))
+        for c in account.campaigns:
+            for day in self._running_days(c, start, end):
+                # A campaign with ads reports exactly the sum of its ads, as the API's totals do.
+                metrics = (sum_metrics(self._ad_rows(account, c, day)) if c.has_ads
+                           else day_metrics(self.seed, account, c, c.campaign_id, 1.0, day))
                 rows.append({"account_id": account_id, "campaign_id": c.campaign_id, "date": day, **metrics})
         return rows
 
 
 # -- tickets -------------------------------------------------------------------------------------
-PRIORITIES = [("urgent", "P1 - Urgent", 0.05), ("high", "P2 - High", 0.20), ("normal", "P3 - Normal", 0.55),
-              ("low", "P4 - Low", 0.20)]
-CHANNELS = ["email", "chat", "phone", "web"]
-CATEGORIES = {
-    "billing": ("Charged twice for my order", "I was billed twice for order {n}. Please refund one charge."),
-    "technical": ("App crashes on login", "Since the last update the app closes when I sign in (device {n})."),
-    "account": ("Cannot reset my password", "The reset link in the email has expired twice. Account {n}."),
-    "shipping": ("Where is my package?", "Order {n} shows shipped a week ago but tracking has not moved."),
-    "feature_request": ("Export to CSV please", "It would help us a lot to export reports to CSV ({n})."),
+# (canonical, as the helpdesk says it, share of tickets)
+PRIORITIES = (("urgent", "P1 - Urgent", 5), ("high", "P2 - High", 20), ("normal", "P3 - Normal", 55),
+              ("low", "P4 - Low", 20))
+CHANNELS = {"email": 40, "chat": 30, "web": 20, "phone": 10}
+CATEGORY_WEIGHTS = {"technical": 30, "billing": 25, "account": 20, "shipping": 15, "feature_request": 10}
+# (subject, description) templates per category; {order}/{account} become plausible numbers.
+TEMPLATES = {
+    "billing": (
+        ("Charged twice for order {order}", "I was billed twice for order {order}. Please refund the duplicate."),
+        ("Invoice shows the wrong VAT number", "Our invoice for account {account} lists an old VAT number."),
+        ("Refund not received yet", "You confirmed a refund for order {order} last week but it has not arrived."),
+    ),
+    "technical": (
+        ("App crashes on login", "Since the latest update the app closes as soon as I sign in."),
+        ("Report export times out", "Exporting the monthly report fails with a timeout after a minute."),
+        ("Data stopped syncing", "Nothing has synced for account {account} since yesterday morning."),
+    ),
+    "account": (
+        ("Cannot reset my password", "The reset link has expired twice. My account is {account}."),
+        ("Please add a second admin", "We need to give a colleague admin rights on account {account}."),
+        ("Close my account", "Please close account {account} and delete my personal data."),
+    ),
+    "shipping": (
+        ("Where is my package?", "Order {order} shows as shipped a week ago but tracking has not moved."),
+        ("Wrong item delivered", "I received a different size than I ordered in order {order}."),
+        ("Change delivery address", "Can you ship order {order} to my work address instead?"),
+    ),
+    "feature_request": (
+        ("Export to CSV please", "It would help our team a lot to export reports to CSV."),
+        ("Dark mode for the dashboard", "Any plans for a dark mode? Our team works late shifts."),
+        ("Slack notifications", "Could you notify our Slack channel when a report is ready?"),
+    ),
 }
-AGENTS = ["maria", "tomas", "aisha", "li"]
-# Median hours to first response / resolution by priority (urgent fastest).
-RESPONSE_HOURS = {"urgent": 0.5, "high": 2, "normal": 6, "low": 16}
-RESOLUTION_HOURS = {"urgent": 4, "high": 12, "normal": 36, "low": 72}
+AGENT_REPLIES = {
+    "billing": "Thanks for flagging this. Our billing team is checking the charge now.",
+    "technical": "Sorry about that. Could you tell us your app version while we investigate?",
+    "account": "Thanks for reaching out. I have updated your account settings as requested.",
+    "shipping": "I have contacted the carrier and will update you as soon as I hear back.",
+    "feature_request": "Great idea, thank you. I have passed it on to our product team.",
+}
+FOLLOW_UPS = ("Thanks, that solved it.", "Great, thank you for the quick help!", "Confirmed, all good now.")
+AGENTS = ("maria", "tomas", "aisha", "li")
+# Tickets arrive mostly in (UTC) office hours: relative weight per hour of the day.
+HOURLY_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 5, 8, 9, 9, 9, 8, 9, 9, 8, 7, 5, 4, 3, 2, 2, 1, 1)
+# Typical hours to first response and from response to resolution: urgent is fastest. Scaled by
+# 0.2-2.5x and 0.3-3x, a reply always comes within a day and nearly all tickets resolve within 7 days.
+RESPONSE_HOURS = {"urgent": 0.25, "high": 1.5, "normal": 4, "low": 9}
+RESOLUTION_HOURS = {"urgent": 3, "high": 10, "normal": 24, "low": 48}
+STUCK_SHARE = 0.02  # tickets waiting on the customer indefinitely: never resolved
+
+
+@dataclass(frozen=True)
+class PlannedComment:
+    author: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketLife:
+    """A ticket's whole life as planned on its creation day; observing it at a horizon clips the future."""
+
+    row: dict  # the immutable fields
+    first_response_at: datetime
+    resolved_at: datetime | None  # None: stuck, never resolved
+    closed_at: datetime | None
+    comments: tuple[PlannedComment, ...]
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def hours_after(moment: datetime, hours: float) -> datetime:
+    """Whole seconds, as helpdesk exports report them."""
+    return moment + timedelta(seconds=round(hours * 3600))
+
+
+def plan_ticket(seed: int, day: date, index: int) -> TicketLife:
+    r = rng(seed, "ticket", day.isoformat(), index)
+    priority, priority_raw, _ = r.choices(PRIORITIES, weights=[p[2] for p in PRIORITIES])[0]
+    category = r.choices(list(CATEGORY_WEIGHTS), weights=list(CATEGORY_WEIGHTS.values()))[0]
+    channel = r.choices(list(CHANNELS), weights=list(CHANNELS.values()))[0]
+    subject, description = r.choice(TEMPLATES[category])
+    numbers = {"order": r.randint(100_000, 999_999), "account": f"AC-{r.randint(1000, 9999)}"}
+
+    hour = r.choices(range(24), weights=HOURLY_WEIGHTS)[0]
+    created = day_start(day) + timedelta(hours=hour, seconds=r.randint(0, 3599))
+    responded = hours_after(created, RESPONSE_HOURS[priority] * r.uniform(0.2, 2.5))
+    stuck = r.random() < STUCK_SHARE
+    resolved = None if stuck else hours_after(responded, RESOLUTION_HOURS[priority] * r.uniform(0.3, 3.0))
+    closed = resolved + timedelta(days=r.randint(2, 4)) if resolved else None  # auto-close after solved
+
+    agent = f"agent:{r.choice(AGENTS)}"
+    description = description.format(**numbers)
+    comments = [PlannedComment("customer", description, created),
+                PlannedComment(agent, AGENT_REPLIES[category], responded)]
+    # The customer confirms the fix before it is marked resolved, or keeps waiting on a stuck ticket.
+    if resolved:
+        follow_up_at = responded + (resolved - responded) * r.uniform(0.2, 0.8)
+    else:
+        follow_up_at = hours_after(responded, r.uniform(1, 48))
+    follow_up_at = follow_up_at.replace(microsecond=0)
+    comments.append(PlannedComment("customer", r.choice(FOLLOW_UPS), follow_up_at))
+    row = {
+        "ticket_id": f"DEMO-{day:%Y%m%d}-{index:03d}", "subject": subject.format(**numbers),
+        "description": description, "priority": priority, "priority_raw": priority_raw, "channel": channel,
+        "category": category, "created_at": created,
+    }
+    return TicketLife(row, responded, resolved, closed, tuple(comments[: r.randint(1, 3)]))
+
+
+def plan_day(seed: int, day: date) -> list[TicketLife]:
+    r = rng(seed, "ticket-count", day.isoformat())
+    count = r.randint(15, 25) if day.weekday() < 5 else r.randint(10, 15)
+    return [plan_ticket(seed, day, i) for i in range(1, count + 1)]
+
+
+def observe(ticket: TicketLife, horizon: datetime) -> dict:
+    """The ticket as the helpdesk reports it at `horizon`: later events have not happened yet."""
+    responded = ticket.first_response_at if ticket.first_response_at < horizon else None
+    resolved = ticket.resolved_at if ticket.resolved_at and ticket.resolved_at < horizon else None
+    if resolved:
+        status = "closed" if ticket.closed_at < horizon else "solved"
+    else:
+        status = "pending" if responded else "open"
+    return {**ticket.row, "status": status, "first_response_at": responded, "resolved_at": resolved}
 
 
 class DemoTicketSource:
+    """A helpdesk's tickets and comments, one deterministic batch per creation day."""
+
     source = SOURCE
 
     def __init__(self, end_date: date | None = None, days: int = 90, seed: int = 7):
-        self.end_date = end_date or _default_end()
+        if days < 1:
+            raise ValueError(f"days must be at least 1, got {days}")
+        self.end_date = end_date or default_end_date()
         self.days = days
         self.seed = seed
 
     def date_range(self) -> tuple[date, date]:
-        return self.end_date - timedelta(days=self.days - 1), self.end_date
+        return window(self.end_date, self.days)
 
-    def _horizon(self) -> datetime:
-        return datetime.combine(self.end_date + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    def horizon(self) -> datetime:
+        """The end of end_date (UTC): nothing later is reported."""
+        return day_start(self.end_date + timedelta(days=1))
 
-    def _tickets_on(self, day: date) -> list[dict]:
-        """A day's tickets as they would be observed at the end of `end_date`."""
-        r = rng(self.seed, "tickets", day.isoformat())
-        count = r.randint(14, 25) if day.weekday() < 5 else r.randint(8, 14)
-        tickets = []
-        for i in range(1, count + 1):
-            t = rng(self.seed, "ticket", day.isoformat(), i)
-            priority, priority_raw, _ = t.choices(PRIORITIES, weights=[p[2] for p in PRIORITIES])[0]
-            category = t.choice(list(CATEGORIES))
-            subject, body = CATEGORIES[category]
-            created = datetime.combine(day, time.min, tzinfo=timezone.utc) + timedelta(seconds=t.randint(0, 86_399))
-            responded = created + timedelta(hours=RESPONSE_HOURS[priority] * t.uniform(0.2, 2.5))
-            resolved = responded + timedelta(hours=RESOLUTION_HOURS[priority] * t.uniform(0.3, 3.0))
-            reopen_pending = t.random() < 0.03  # a few stay open long after creation
-            tickets.append({
-                "ticket_id": f"DEMO-{day:%Y%m%d}-{i:03d}", "subject": subject,
-                "description": body.format(n=t.randint(10_000, 99_999)), "priority": priority,
-                "priority_raw": priority_raw, "channel": t.choice(CHANNELS), "category": category,
-                "created_at": created, "first_response_at": responded,
-                "resolved_at": None if reopen_pending else resolved,
-                "_closed_after_days": t.randint(2, 5),
-            })
-        return tickets
-
-    def _observe(self, ticket: dict) -> dict:
-        """Clip a ticket's life at the horizon: what has not happened yet is not reported."""
-        horizon = self._horizon()
-        row = {k: v for k, v in ticket.items() if not k.startswith("_")}
-        if row["first_response_at"] >= horizon:
-            row["first_response_at"] = None
-        if row["resolved_at"] is None or row["resolved_at"] >= horizon:
-            row["resolved_at"] = None
-            row["status"] = "pending" if row["first_response_at"] else "open"
-        else:
-            closed = row["resolved_at"] + timedelta(days=ticket["_closed_after_days"])
-            row["status"] = "closed" if closed < horizon else "solved"
-        return row
-
-    def _days(self, start: date, end: date):
+    def _lives(self, start: date, end: date) -> Iterator[TicketLife]:
         first, last = self.date_range()
-        day = max(start, first)
-        while day <= min(end, last):
-            yield day
-            day += timedelta(days=1)
+        for day in days_between(max(start, first), min(end, last)):
+            yield from plan_day(self.seed, day)
 
     def tickets(self, start: date, end: date) -> list[dict]:
-        return [self._observe(t) for day in self._days(start, end) for t in self._tickets_on(day)]
+        horizon = self.horizon()
+        return [observe(t, horizon) for t in self._lives(start, end)]
 
     def comments(self, start: date, end: date) -> list[dict]:
-        rows = []
-        for ticket in self.tickets(start, end):
-            r = rng(self.seed, "comments", ticket["ticket_id"])
-            last = ticket["resolved_at"] or self._horizon() - timedelta(seconds=1)
-            span = (last - ticket["created_at"]).total_seconds()
-            for n in range(1, r.randint(1, 3) + 1):
-                author = "customer" if n == 1 else f"agent:{r.choice(AGENTS)}"
-                rows.append({
-                    "ticket_id": ticket["ticket_id"], "comment_id": str(n), "author": author,
-                    "body": ticket["description"] if n == 1 else "Thanks, we are looking into it.",
-                    "created_at": ticket["created_at"] + timedelta(seconds=span * (n - 1) / 3),
-                })
-        return rows
+        horizon = self.horizon()
+        return [
+            {"ticket_id": t.row["ticket_id"], "comment_id": str(n), "author": c.author, "body": c.body,
+             "created_at": c.created_at}
+            for t in self._lives(start, end)
+            # Planned comments are in time order, so the reported ones are a stable prefix.
+            for n, c in enumerate((c for c in t.comments if c.created_at < horizon), start=1)
+        ]
