@@ -76,6 +76,11 @@ def format_range(period: Period) -> str:
     return f"{period.start:%b %-d} – {period.end:%b %-d, %Y}"
 
 
+def plain(value: Decimal) -> str:
+    """An exact decimal without scale noise: 6644.2500000000 -> '6644.25', 100 -> '100'."""
+    return format(value.normalize(), "f")
+
+
 def metric_value(metric: Metric, sums: dict[str, Decimal]) -> Decimal | None:
     """Additive metrics are sums; ratios are ratios of sums, None when the denominator is 0."""
     if metric.numerator is None:
@@ -137,18 +142,18 @@ def answer_question(cur, platform: str, account_id: str, question: str, as_of: d
     value = metric_value(metric, found["sums"])
     fact = {
         "metric": metric.name,
-        "value": None if value is None else str(value),
+        "value": None if value is None else plain(value),
         "unit": account.currency_code if metric.kind == "money" else metric.kind,
         "period_start": period.start.isoformat(),
         "period_end": period.end.isoformat(),
         "days_with_data": found["days_with_data"],
         "provisional_days": found["provisional_days"],
-        "sums": {k: str(v) for k, v in found["sums"].items()},
+        "sums": {k: plain(v) for k, v in found["sums"].items()},
         "source": f"{MART} WHERE platform = '{account.platform}' AND account_id = '{account.account_id}' "
         f"AND date_day BETWEEN '{period.start}' AND '{period.end}'",
     }
     return Answer(
-        _sentence(metric, value, account, period, found) + _caveats(found, period, freshness, account),
+        _sentence(metric, value, account, period, found) + _caveats(metric, found, period, freshness, account),
         route="metric_sql",
         facts=[fact],
         freshness=freshness,
@@ -164,14 +169,14 @@ def _sentence(metric: Metric, value: Decimal | None, account: Account, period: P
     return f"{total}{metric.label} for {where} over {when} was {format_value(metric, value, account.currency_code)}."
 
 
-def _caveats(found: dict, period: Period, freshness: dict, account: Account) -> str:
+def _caveats(metric: Metric, found: dict, period: Period, freshness: dict, account: Account) -> str:
     notes = []
     if found["days_with_data"] < period.days:
         notes.append(
             f" Data covers only {found['days_with_data']} of the {period.days} days "
             f"({found['first']:%b %-d} – {found['last']:%b %-d}); {_coverage_sentence(account, freshness)}"
         )
-    if found["provisional_days"]:
+    if found["provisional_days"] and metric.uses_conversions:
         notes.append(
             f" {found['provisional_days']} of these days are provisional: conversions inside the "
             "conversion window can still change."

@@ -19,6 +19,11 @@ class Metric:
     numerator: str | None = None  # ratios are re-derived from sums, never averaged
     denominator: str | None = None
 
+    @property
+    def uses_conversions(self) -> bool:
+        """Conversions keep arriving inside the conversion window: these figures are provisional."""
+        return "conversion" in f"{self.name} {self.numerator} {self.denominator}"
+
 
 METRICS = {
     m.name: m

@@ -147,8 +147,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(url, args.host, args.ui_port, args.api_port, example_account=accounts[0][0] if accounts else None)
 
 
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both stop serving, even when started with them ignored (`nohup`, `&` in
+    scripts): a handled signal is also reset to its default in the processes we spawn."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, interrupt)
+
+
 def serve(url: DatabaseUrl, host: str, ui_port: int, api_port: int, example_account: str | None) -> int:
-    """Dagster UI (+ daemon) and the ask service, until Ctrl-C."""
+    """Dagster UI (+ daemon) and the ask service, until Ctrl-C or SIGTERM."""
+    stop_on_signals()
     bin_dir = os.path.dirname(sys.executable)
     processes = [
         subprocess.Popen(

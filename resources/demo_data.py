@@ -299,7 +299,7 @@ def day_metrics(seed: int, account: AccountSpec, campaign: CampaignSpec, entity_
     # Some impressions still happen on a day without a click; they cost nothing (pay per click).
     impressions = max(clicks, round(clicks / ctr)) if clicks else r.randint(0, 40)
     cost_cents = round(clicks * cpc * 100)
-    conversions = min(Decimal(clicks), money(clicks * campaign.conversion_rate * r.uniform(0.6, 1.4)))
+    conversions = money(min(clicks, clicks * campaign.conversion_rate * r.uniform(0.6, 1.4)))
     value = money(conversions * money(campaign.value_per_conversion * r.uniform(0.8, 1.2)))
     return {"impressions": impressions, "clicks": clicks, "cost_micros": cost_cents * MICROS_PER_CENT,
             "conversions": conversions, "conversions_value": value}

@@ -6,6 +6,7 @@ from decimal import Decimal
 import psycopg2
 import pytest
 
+from ask.answerer import answer_question
 from tests.conftest import materialize_pipeline
 
 pytestmark = pytest.mark.slow
@@ -113,3 +114,11 @@ def test_rematerializing_is_idempotent_and_labels_recent_days_provisional(db, mo
         first_provisional, last_final = cur.fetchone()
         assert last_final < first_provisional
         assert yesterday - timedelta(days=30) <= first_provisional <= yesterday - timedelta(days=28)
+        # Answers say so where it matters: conversion figures, not spend.
+        cur.execute("SELECT min(account_id) FROM app.ad_accounts")
+        account_id = cur.fetchone()[0]
+        conversions = answer_question(cur, "google_ads", account_id, "How many conversions last 7 days?")
+        spend = answer_question(cur, "google_ads", account_id, "What was total spend last 7 days?")
+        assert "7 of these days are provisional" in conversions.text
+        assert "provisional" not in spend.text
+        assert spend.facts[0]["provisional_days"] == 7, "the facts always carry the label"
