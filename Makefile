@@ -8,7 +8,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SERVE ?= 1
 # pip's configured local mirrors lack most packages and say so per package: keep the log readable.
-QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
+# (sed, not grep -v: it exits 0 on empty output, so under pipefail only pip's failure fails the step.)
+QUIET_PIP := sed '/is ignored: it is neither a file nor a directory/d'
 
 STAMP := $(VENV)/.burry-installed
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
 
 from psycopg2.extras import Json, execute_values
@@ -87,12 +87,14 @@ class AccountResult:
 
 
 def register_accounts(cur, platform: str, accounts: list[dict]) -> None:
+    """Upsert accounts; details a source does not know yet (None) keep their stored values."""
     execute_values(
         cur,
-        "INSERT INTO app.ad_accounts (platform, account_id, name, currency_code, time_zone) VALUES %s "
-        "ON CONFLICT (platform, account_id) DO UPDATE SET name = EXCLUDED.name, "
-        "currency_code = EXCLUDED.currency_code, time_zone = EXCLUDED.time_zone",
-        [(platform, a["account_id"], a["name"], a["currency_code"], a["time_zone"]) for a in accounts],
+        "INSERT INTO app.ad_accounts AS a (platform, account_id, name, currency_code, time_zone) VALUES %s "
+        "ON CONFLICT (platform, account_id) DO UPDATE SET "
+        "name = coalesce(EXCLUDED.name, a.name), currency_code = coalesce(EXCLUDED.currency_code, a.currency_code), "
+        "time_zone = coalesce(EXCLUDED.time_zone, a.time_zone)",
+        [(platform, a["account_id"], a.get("name"), a.get("currency_code"), a.get("time_zone")) for a in accounts],
     )
 
 
@@ -105,76 +107,84 @@ def active_accounts(cur, platform: str) -> list[tuple[str, datetime | None]]:
     return cur.fetchall()
 
 
-def extract_account(cur, source: AdSource, account_id: str, window: Window) -> dict[str, int]:
-    """Land one account's dimensions and its metrics inside the window."""
-    constants = {"platform": source.platform, "source": source.source}
+def fetch_account(source: AdSource, account_id: str, window: Window) -> dict[str, list[dict]]:
+    """Everything one account refresh writes, read before any database transaction opens."""
     return {
-        "customers": upsert(cur, "raw.customers", [source.customer(account_id)], constants),
-        "campaigns": upsert(cur, "raw.campaigns", source.campaigns(account_id), constants),
-        "ad_groups": upsert(cur, "raw.ad_groups", source.ad_groups(account_id), constants),
-        "ads": upsert(cur, "raw.ads", source.ads(account_id), constants),
-        "ad_daily_metrics": upsert(
-            cur, "raw.ad_daily_metrics", source.ad_daily_metrics(account_id, window.start, window.end), constants
-        ),
-        "campaign_daily_metrics": upsert(
-            cur,
-            "raw.campaign_daily_metrics",
-            source.campaign_daily_metrics(account_id, window.start, window.end),
-            constants,
-        ),
+        "raw.customers": [source.customer(account_id)],
+        "raw.campaigns": source.campaigns(account_id),
+        "raw.ad_groups": source.ad_groups(account_id),
+        "raw.ads": source.ads(account_id),
+        "raw.ad_daily_metrics": source.ad_daily_metrics(account_id, window.start, window.end),
+        "raw.campaign_daily_metrics": source.campaign_daily_metrics(account_id, window.start, window.end),
     }
 
 
-def _job_update(connect: Callable, job_id: int, status: str, error: str | None = None) -> None:
+def write_account(cur, source: AdSource, account_id: str, tables: dict[str, list[dict]]) -> dict[str, int]:
+    constants = {"platform": source.platform, "source": source.source}
+    written = {table.split(".", 1)[1]: upsert(cur, table, rows, constants) for table, rows in tables.items()}
+    register_accounts(cur, source.platform, tables["raw.customers"])
+    cur.execute(
+        "UPDATE app.ad_accounts SET last_refreshed_at = now() WHERE platform = %s AND account_id = %s",
+        (source.platform, account_id),
+    )
+    return written
+
+
+def _create_job(connect: Callable, platform: str, account_id: str, days: int, run_id: str | None) -> int:
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO app.refresh_jobs (platform, account_id, status, days_lookback, dagster_run_id) "
+            "VALUES (%s, %s, 'pending', %s, %s) RETURNING id",
+            (platform, account_id, days, run_id),
+        )
+        return cur.fetchone()[0]
+
+
+def _job_update(connect: Callable, job_id: int, status: str, error: str | None = None,
+                days: int | None = None) -> None:
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
             "UPDATE app.refresh_jobs SET status = %s, error_message = %s, "
+            "days_lookback = coalesce(%s, days_lookback), "
             "started_at = CASE WHEN %s = 'processing' THEN now() ELSE started_at END, "
             "completed_at = CASE WHEN %s IN ('completed', 'failed') THEN now() ELSE completed_at END "
             "WHERE id = %s",
-            (status, error, status, status, job_id),
+            (status, error, days, status, status, job_id),
         )
 
 
 def refresh_ad_accounts(
     connect: Callable, source: AdSource, lookback_days: int = DEFAULT_LOOKBACK_DAYS, run_id: str | None = None
 ) -> list[AccountResult]:
-    """Refresh every active account of the source's platform, each in its own transaction.
+    """Refresh every active account of the source's platform, each on its own.
 
     `connect` opens a transaction (resources.database.connect). A failing account is recorded as
-    a failed refresh job and never stops the others; its partial rows are rolled back.
+    a failed refresh job and never stops the others; nothing of it is written.
     """
     with connect() as conn, conn.cursor() as cur:
         register_accounts(cur, source.platform, source.accounts())
         accounts = active_accounts(cur, source.platform)
     return [
-        _refresh_one(connect, source, account_id, last_refreshed_at, lookback_days, run_id)
+        refresh_account(connect, source, account_id, last_refreshed_at, lookback_days, run_id)
         for account_id, last_refreshed_at in accounts
     ]
 
 
-def _refresh_one(connect, source, account_id, last_refreshed_at, lookback_days, run_id) -> AccountResult:
-    window = refresh_window(source.date_range(), last_refreshed_at, lookback_days)
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO app.refresh_jobs (platform, account_id, status, days_lookback, dagster_run_id) "
-            "VALUES (%s, %s, 'pending', %s, %s) RETURNING id",
-            (source.platform, account_id, window.days, run_id),
-        )
-        job_id = cur.fetchone()[0]
+def refresh_account(connect: Callable, source: AdSource, account_id: str, last_refreshed_at: datetime | None,
+                    lookback_days: int, run_id: str | None = None) -> AccountResult:
+    job_id = _create_job(connect, source.platform, account_id, lookback_days, run_id)
     _job_update(connect, job_id, "processing")
+    window = None
     try:
+        window = refresh_window(source.date_range(account_id), last_refreshed_at, lookback_days)
+        tables = fetch_account(source, account_id, window)
         with connect() as conn, conn.cursor() as cur:
-            rows = extract_account(cur, source, account_id, window)
-            cur.execute(
-                "UPDATE app.ad_accounts SET last_refreshed_at = now() WHERE platform = %s AND account_id = %s",
-                (source.platform, account_id),
-            )
+            rows = write_account(cur, source, account_id, tables)
     except Exception as exc:  # one account's failure is recorded, never fatal to the others
         log.exception("refresh of %s account %s failed", source.platform, account_id)
         _job_update(connect, job_id, "failed", f"{type(exc).__name__}: {exc}")
         return AccountResult(account_id, "failed", window=window, error=str(exc))
-    _job_update(connect, job_id, "completed")
+    _job_update(connect, job_id, "completed", days=window.days)
     return AccountResult(account_id, "completed", rows=rows, window=window)
 
 
@@ -191,7 +201,3 @@ def load_tickets(cur, source: TicketSource, window: Window) -> dict[str, int]:
 def latest_ticket_load(cur, source_name: str) -> datetime | None:
     cur.execute("SELECT max(_loaded_at) FROM raw.tickets WHERE source = %s", (source_name,))
     return cur.fetchone()[0]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

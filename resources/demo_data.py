@@ -327,7 +327,8 @@ class DemoGoogleAdsSource:
         self.seed = seed
         self._ads = {c.campaign_id: campaign_ads(seed, c) for a in ACCOUNTS for c in a.campaigns}
 
-    def date_range(self) -> tuple[date, date]:
+    def date_range(self, account_id: str | None = None) -> tuple[date, date]:
+        """The same days for every account (the AdSource interface asks per account: time zones)."""
         return window(self.end_date, self.days)
 
     def accounts(self) -> list[dict]:

@@ -211,8 +211,8 @@ class FakeGoogleAdsServer:
             self._row(customer={"id": int(cid)}, campaign={
                 "id": int(c["campaign_id"]), "name": c["name"], "status": c["status"],
                 "advertising_channel_type": c["channel_type"],
-                "start_date": c["start_date"].isoformat() if c["start_date"] else "",
-                "end_date": c["end_date"].isoformat() if c["end_date"] else "",
+                "start_date_time": f"{c['start_date']} 00:00:00" if c["start_date"] else "",
+                "end_date_time": f"{c['end_date']} 23:59:59" if c["end_date"] else "",
             })
             for c in self.source.campaigns(cid)
         ]
