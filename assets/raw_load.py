@@ -153,6 +153,22 @@ def _job_update(connect: Callable, job_id: int, status: str, error: str | None =
         )
 
 
+def last_refreshed_at(cur, platform: str, account_id: str) -> datetime | None:
+    cur.execute(
+        "SELECT last_refreshed_at FROM app.ad_accounts WHERE platform = %s AND account_id = %s",
+        (platform, account_id),
+    )
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def sync_source_accounts(connect: Callable, source: AdSource) -> list[str]:
+    """Register the source's accounts; returns the ids of the active ones."""
+    with connect() as conn, conn.cursor() as cur:
+        register_accounts(cur, source.platform, source.accounts())
+        return [account_id for account_id, _ in active_accounts(cur, source.platform)]
+
+
 def refresh_ad_accounts(
     connect: Callable, source: AdSource, lookback_days: int = DEFAULT_LOOKBACK_DAYS, run_id: str | None = None
 ) -> list[AccountResult]:
@@ -161,13 +177,12 @@ def refresh_ad_accounts(
     `connect` opens a transaction (resources.database.connect). A failing account is recorded as
     a failed refresh job and never stops the others; nothing of it is written.
     """
-    with connect() as conn, conn.cursor() as cur:
-        register_accounts(cur, source.platform, source.accounts())
-        accounts = active_accounts(cur, source.platform)
-    return [
-        refresh_account(connect, source, account_id, last_refreshed_at, lookback_days, run_id)
-        for account_id, last_refreshed_at in accounts
-    ]
+    results = []
+    for account_id in sync_source_accounts(connect, source):
+        with connect() as conn, conn.cursor() as cur:
+            previous = last_refreshed_at(cur, source.platform, account_id)
+        results.append(refresh_account(connect, source, account_id, previous, lookback_days, run_id))
+    return results
 
 
 def refresh_account(connect: Callable, source: AdSource, account_id: str, last_refreshed_at: datetime | None,

@@ -23,10 +23,6 @@ from orchestration import settings
 from resources.database import DatabaseUrl, connect
 
 
-# Progress at INFO in the terminal; the full DEBUG event log is in the Dagster UI.
-CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
-
 def ensure_database() -> DatabaseUrl:
     """DATABASE_URL if set; otherwise start (or find) the embedded server. Then migrate."""
     from orchestration import migrate
@@ -101,17 +97,16 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 # -- demo and serve ------------------------------------------------------------------------------
 def materialize_everything(end_date: str | None = None):
-    """Run the refresh_all job in this process against the project's Dagster instance."""
+    """Every asset, as the schedules would run them: each account partition, then tickets and marts."""
     from dagster import DagsterInstance
 
     if end_date:
         os.environ["BURRY_DEMO_END_DATE"] = end_date
     prepare_dbt()
-    from orchestration.definitions import defs
+    from orchestration.refresh import CONSOLE_INFO, refresh_everything
 
-    job = defs.resolve_job_def("refresh_all")
     with DagsterInstance.get() as instance:
-        return job.execute_in_process(instance=instance, raise_on_error=True, run_config=CONSOLE_INFO)
+        return refresh_everything(instance, run_config=CONSOLE_INFO)
 
 
 def demo_accounts(url: DatabaseUrl) -> list[tuple[str, str, str]]:
@@ -127,9 +122,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     url = ensure_database()
     prepare_dagster_environment(url)
     print("==> materializing every asset (extract -> raw -> dbt marts)")
-    result = materialize_everything(args.end_date)
+    outcome = materialize_everything(args.end_date)
     accounts = demo_accounts(url)
-    print(f"==> pipeline done in {time.monotonic() - started:.0f}s (run {result.run_id})")
+    if not outcome.success:
+        failed = ", ".join(outcome.failed_accounts) or "tickets and marts"
+        print(f"==> pipeline FAILED for {failed}: see the runs in the Dagster UI (`burry serve`)", file=sys.stderr)
+        return 1
+    print(f"==> pipeline done in {time.monotonic() - started:.0f}s "
+          f"({len(outcome.account_runs)} account runs, marts run {outcome.transform_run.run_id})")
     for account_id, name, currency in accounts:
         print(f"    account {account_id}  {name} ({currency})")
     if args.no_serve:

@@ -1,28 +1,24 @@
 """The one Dagster code location: `dagster dev` in the repo root loads it via workspace.yaml."""
 
-from __future__ import annotations
-
 import os
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
-from assets.ads import extract_ad_accounts
+from assets.ads import extract_ad_account
 from assets.dbt import dbt_models
 from assets.tickets import extract_tickets
-from resources.ad_sources import AdSourceResource, TicketSourceResource
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.jobs import ad_accounts_every_6_hours, extract_ads, marts_every_6_hours, refresh_tickets_and_marts
+from resources.ad_sources import AdSourceResource, TicketSourceResource
 from resources.database import PostgresResource
-
-refresh_all = define_asset_job(
-    "refresh_all",
-    selection=AssetSelection.all(),
-    description="Extract every source, then rebuild the dbt models and run their tests.",
-)
+from sensors.accounts import ad_account_registry
 
 defs = Definitions(
-    assets=[extract_ad_accounts, extract_tickets, dbt_models],
-    jobs=[refresh_all],
+    assets=[extract_ad_account, extract_tickets, dbt_models],
+    jobs=[extract_ads, refresh_tickets_and_marts],
+    schedules=[ad_accounts_every_6_hours, marts_every_6_hours],
+    sensors=[ad_account_registry],
     resources={
         "database": PostgresResource(),
         # Sources swap by environment: `demo` (deterministic synthetic data) until real ones are set.

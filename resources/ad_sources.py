@@ -35,6 +35,10 @@ class TicketSource(Protocol):
     def comments(self, start: date, end: date) -> list[dict]: ...
 
 
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
 def _parse_day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -51,17 +55,32 @@ class _DemoCapableSource(ConfigurableResource):
         return {"end_date": _parse_day(end_date), "days": self.demo_days}
 
     def _unknown_kind(self) -> ValueError:
-        return ValueError(f"Unknown {type(self).__name__} kind {self.kind!r}: use 'demo'.")
+        return ValueError(f"Unknown {type(self).__name__} kind {self.kind!r}: see its description for the choices.")
 
 
 class AdSourceResource(_DemoCapableSource):
-    """Which ad source the extract assets read."""
+    """Which ad source the extract assets read: `demo`, or `google_ads` (the official API client,
+    credentials from GOOGLE_ADS_* variables or google-ads.yaml, see resources/google_ads.py)."""
+
+    google_ads_customer_ids: list[str] = Field(
+        default_factory=lambda: _csv(os.environ.get("BURRY_GOOGLE_ADS_CUSTOMER_IDS")),
+        description="Customer ids to extract (default: $BURRY_GOOGLE_ADS_CUSTOMER_IDS, comma-separated).",
+    )
+    history_days: int = Field(default=90, description="Days an account's first extract backfills.")
+    google_ads_endpoint: str | None = Field(default=None, description="API endpoint override (proxies).")
 
     def get_source(self) -> AdSource:
         if self.kind == "demo":
             from resources.demo_data import DemoGoogleAdsSource
 
             return DemoGoogleAdsSource(**self._demo_args())
+        if self.kind == "google_ads":
+            from resources.google_ads import GoogleAdsSource, client_from_environment
+
+            if not self.google_ads_customer_ids:
+                raise ValueError("No Google Ads accounts to extract: set BURRY_GOOGLE_ADS_CUSTOMER_IDS=1234567890,...")
+            return GoogleAdsSource(client_from_environment(self.google_ads_endpoint), self.google_ads_customer_ids,
+                                   history_days=self.history_days)
         raise self._unknown_kind()
 
 

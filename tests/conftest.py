@@ -86,17 +86,16 @@ def cursor(db):
 
 
 def materialize_pipeline():
-    """Materialize every asset of the code location, as a scheduled run would."""
-    from dagster import DagsterInstance, materialize
+    """Materialize every asset of the code location, as the scheduled runs would."""
+    from dagster import DagsterInstance
 
     from orchestration.dbt_project import prepare_dbt_manifest
+    from orchestration.refresh import refresh_everything
 
     prepare_dbt_manifest()
-    from orchestration.definitions import defs
-
-    result = materialize(list(defs.assets), resources=defs.resources, instance=DagsterInstance.ephemeral())
-    assert result.success
-    return result
+    outcome = refresh_everything(DagsterInstance.ephemeral())
+    assert outcome.success, outcome.failed_accounts
+    return outcome
 
 
 @pytest.fixture(scope="session")

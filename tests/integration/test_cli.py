@@ -58,8 +58,10 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
     assert (tmp_path / "dagster" / "dagster.yaml").exists()
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         # Dagster's run storage lives in the same database (schema `dagster`), and the run succeeded.
-        cur.execute("SELECT status FROM dagster.runs")
-        assert [r[0] for r in cur.fetchall()] == ["SUCCESS"]
+        cur.execute("SELECT status, count(*) FROM dagster.runs GROUP BY 1")
+        assert cur.fetchall() == [("SUCCESS", 4)], "one run per ad account, then tickets and marts"
+        cur.execute("SELECT count(*) FROM dagster.dynamic_partitions WHERE partitions_def_name = 'ad_accounts'")
+        assert cur.fetchone()[0] == 3
         cur.execute("SELECT count(DISTINCT account_id) FROM analytics.account_daily")
         assert cur.fetchone()[0] == 3
 

@@ -1,0 +1,49 @@
+"""A whole refresh in this process: every account partition, then tickets and marts.
+
+What the schedules do every 6 hours, run at once: used by `burry demo` and the tests, so the demo
+goes through exactly the assets, jobs and resources a scheduled run uses.
+"""
+
+from dataclasses import dataclass
+
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+from assets.ads import AD_ACCOUNTS
+
+# Progress at INFO in the terminal; the full DEBUG event log is in the Dagster UI.
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+@dataclass
+class RefreshOutcome:
+    account_runs: dict[str, ExecuteInProcessResult]
+    transform_run: ExecuteInProcessResult
+
+    @property
+    def failed_accounts(self) -> list[str]:
+        return [key for key, run in self.account_runs.items() if not run.success]
+
+    @property
+    def success(self) -> bool:
+        return not self.failed_accounts and self.transform_run.success
+
+
+def refresh_everything(instance: DagsterInstance, run_config: dict | None = None) -> RefreshOutcome:
+    from orchestration.definitions import defs
+    from sensors.accounts import new_account_partitions
+
+    resources = defs.resources
+    new_keys = new_account_partitions(instance, resources["database"], resources["ad_source"])
+    if new_keys:
+        instance.add_dynamic_partitions(AD_ACCOUNTS.name, new_keys)
+    extract = defs.resolve_job_def("extract_ads")
+    account_runs = {
+        key: extract.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
+                                        run_config=run_config)
+        for key in instance.get_dynamic_partitions(AD_ACCOUNTS.name)
+    }
+    # One failing account never stops the others, nor the marts for the ones that succeeded.
+    transform = defs.resolve_job_def("refresh_tickets_and_marts").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=run_config
+    )
+    return RefreshOutcome(account_runs, transform)
