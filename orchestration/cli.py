@@ -4,6 +4,7 @@
     burry demo [--no-serve] [--end-date YYYY-MM-DD]
     burry serve [--host 127.0.0.1] [--ui-port 3000] [--api-port 8000]
     burry ask "What was total spend last 7 days?" --account 1234567890
+    burry import ads|tickets FILE --mapping MAPPING
     burry dbt-prepare
 """
 
@@ -18,6 +19,7 @@ import sys
 import time
 import warnings
 from datetime import date
+from pathlib import Path
 
 from orchestration import settings
 from resources.database import DatabaseUrl, connect
@@ -216,6 +218,40 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def resolve_mapping(name_or_path: str):
+    """A mapping file, or the name of one shipped in mappings/ (e.g. `online_ads`)."""
+    from assets.file_import import load_mapping
+
+    path = Path(name_or_path)
+    if not path.exists():
+        shipped = settings.MAPPINGS_DIR / f"{name_or_path}.yml"
+        if not shipped.exists():
+            names = ", ".join(sorted(p.stem for p in settings.MAPPINGS_DIR.glob("*.yml")))
+            raise FileNotFoundError(f"no mapping file {name_or_path!r}; shipped mappings: {names}")
+        path = shipped
+    return load_mapping(path)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from assets.file_import import MappingError, import_file
+    from resources.database import resolve_database_url
+
+    try:
+        mapping = resolve_mapping(args.mapping)
+        if mapping.kind != args.kind:
+            raise MappingError(f"mapping {mapping.name!r} is for {mapping.kind}, not {args.kind}")
+        url = resolve_database_url()
+        summary = import_file(lambda: connect(url), args.file, mapping)
+    except (MappingError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
+    if summary.rows_quarantined:
+        print(f"  see: SELECT row_number, reason, payload FROM raw.quarantine WHERE import_id = {summary.import_id}")
+    # Partial success is success: bad rows are kept in quarantine. Nothing loaded is a failure.
+    return 0 if summary.already_imported or summary.rows_loaded else 1
+
+
 def cmd_dbt_prepare(_: argparse.Namespace) -> int:
     prepare_dbt()
     print("dbt manifest ready: dbt_project/target/manifest.json")
@@ -251,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--platform", default="google_ads")
     ask.add_argument("--as-of", help="answer as if today were this date (YYYY-MM-DD)")
     ask.set_defaults(func=cmd_ask)
+
+    imp = sub.add_parser("import", help="import an ads or tickets file (CSV, JSONL) with a mapping")
+    imp.add_argument("kind", choices=["ads", "tickets"])
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--mapping", required=True, help="mapping YAML, or a shipped one's name (see mappings/)")
+    imp.set_defaults(func=cmd_import)
 
     prep = sub.add_parser("dbt-prepare", help="parse the dbt project (writes target/manifest.json)")
     prep.set_defaults(func=cmd_dbt_prepare)

@@ -18,6 +18,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
+MAPPINGS_DIR = REPO_ROOT / "mappings"
 
 # The application database inside the embedded server (the server's own `postgres` db stays empty).
 EMBEDDED_DATABASE = "burry"

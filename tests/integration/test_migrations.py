@@ -15,6 +15,7 @@ EXPECTED_TABLES = {
     ("raw", "tickets"),
     ("raw", "ticket_comments"),
     ("raw", "quarantine"),
+    ("app", "file_imports"),
 }
 
 
