@@ -28,6 +28,8 @@ import yaml
 from psycopg2.extras import Json, execute_values
 
 from assets.raw_load import register_accounts, upsert
+from resources.google_ads import PLATFORM as GOOGLE_ADS_PLATFORM
+from resources.google_ads import normalize_customer_id
 
 FIELDS = {
     "ads": ("date", "platform", "account", "campaign", "ad_group", "ad", "impressions", "clicks", "cost",
@@ -203,8 +205,11 @@ def require(values: dict, names: tuple[str, ...]) -> None:
 
 def parse_ad_row(values: dict, mapping: Mapping) -> dict:
     require(values, REQUIRED["ads"] + (("ad_group", "ad") if mapping.grain == "ad" else ()))
+    account_id = values["account"]
+    if values["platform"] == GOOGLE_ADS_PLATFORM:
+        account_id = normalize_customer_id(account_id)  # so UI exports and API extracts meet
     row = {
-        "platform": values["platform"], "account_id": values["account"], "currency_code": values.get("currency") or "USD",
+        "platform": values["platform"], "account_id": account_id, "currency_code": values.get("currency") or "USD",
         "campaign_id": values["campaign"], "date": parse_date("date", values["date"], mapping),
         "impressions": parse_count("impressions", values.get("impressions") or "0"),
         "clicks": parse_count("clicks", values.get("clicks") or "0"),

@@ -7,18 +7,26 @@ from dagster_dbt import DbtCliResource
 
 from assets.ads import extract_ad_account
 from assets.dbt import dbt_models
+from assets.imports import import_dropped_files
 from assets.tickets import extract_tickets
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
-from orchestration.jobs import ad_accounts_every_6_hours, extract_ads, marts_every_6_hours, refresh_tickets_and_marts
+from orchestration.jobs import (
+    ad_accounts_every_6_hours,
+    extract_ads,
+    import_files,
+    marts_every_6_hours,
+    refresh_tickets_and_marts,
+)
 from resources.ad_sources import AdSourceResource, TicketSourceResource
 from resources.database import PostgresResource
 from sensors.accounts import ad_account_registry
+from sensors.imports import drop_folder
 
 defs = Definitions(
-    assets=[extract_ad_account, extract_tickets, dbt_models],
-    jobs=[extract_ads, refresh_tickets_and_marts],
+    assets=[extract_ad_account, extract_tickets, import_dropped_files, dbt_models],
+    jobs=[extract_ads, import_files, refresh_tickets_and_marts],
     schedules=[ad_accounts_every_6_hours, marts_every_6_hours],
-    sensors=[ad_account_registry],
+    sensors=[ad_account_registry, drop_folder],
     resources={
         "database": PostgresResource(),
         # Sources swap by environment: `demo` (deterministic synthetic data) until real ones are set.

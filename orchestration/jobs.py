@@ -11,6 +11,7 @@ from dagster import (
 )
 
 from assets.ads import AD_ACCOUNTS, extract_ad_account
+from assets.imports import import_dropped_files
 
 REFRESH_CRON = "0 */6 * * *"
 # Marts rebuild 30 minutes after the extracts start: one dbt run over all accounts' fresh rows.
@@ -23,9 +24,15 @@ extract_ads = define_asset_job(
     description="Extract one ad account (a partition) into raw.",
 )
 
+import_files = define_asset_job(
+    "import_dropped_files",
+    selection=AssetSelection.assets(import_dropped_files),
+    description="Import the files dropped in BURRY_DROP_DIR.",
+)
+
 refresh_tickets_and_marts = define_asset_job(
     "refresh_tickets_and_marts",
-    selection=AssetSelection.all() - AssetSelection.assets(extract_ad_account),
+    selection=AssetSelection.all() - AssetSelection.assets(extract_ad_account, import_dropped_files),
     description="Extract tickets, then rebuild every dbt model and run its tests.",
 )
 

@@ -7,6 +7,7 @@
                       runs as a separate OS user and opens every parent directory of its data
                       dir to it: a repo under /root must not become world-readable).
 - DAGSTER_HOME        Dagster instance directory. Default: `.burry/dagster` in the repo.
+- BURRY_DROP_DIR      files to import: <drop>/<ads|tickets>/<mapping>/<file>. Default `.burry/drop`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ def pg_data_dir() -> Path:
 
 def external_database_url() -> str | None:
     return os.environ.get("DATABASE_URL") or None
+
+
+def drop_dir() -> Path:
+    """Files dropped here are imported: <drop>/<ads|tickets>/<mapping name>/<file>.csv|.jsonl"""
+    configured = os.environ.get("BURRY_DROP_DIR")
+    return Path(configured).expanduser().resolve() if configured else local_state_dir() / "drop"
 
 
 def dagster_home() -> Path:

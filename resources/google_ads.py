@@ -60,6 +60,11 @@ AD_METRICS_QUERY = f"""
     WHERE segments.date BETWEEN '{{start}}' AND '{{end}}'"""
 
 
+def normalize_customer_id(customer_id: str) -> str:
+    """The UI shows 123-456-7890; the API, and Burry, use 1234567890."""
+    return customer_id.replace("-", "").strip()
+
+
 # -- errors --------------------------------------------------------------------------------------
 def status_code(exc: BaseException) -> grpc.StatusCode | None:
     from google.ads.googleads.errors import GoogleAdsException
@@ -126,7 +131,7 @@ class GoogleAdsSource:
     def __init__(self, client, customer_ids: list[str], history_days: int = 90, max_attempts: int = 5,
                  backoff_initial: float = 1.0, backoff_max: float = 30.0):
         self.client = client
-        self.customer_ids = [cid.replace("-", "") for cid in customer_ids]
+        self.customer_ids = [normalize_customer_id(cid) for cid in customer_ids]
         self.history_days = history_days
         self.retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_transient),
