@@ -35,7 +35,7 @@ FIELDS = {
     "ads": ("date", "platform", "account", "campaign", "ad_group", "ad", "impressions", "clicks", "cost",
             "conversions", "conversion_value", "currency"),
     "tickets": ("id", "subject", "description", "priority", "status", "channel", "category", "created_at",
-                "first_response_at", "resolved_at"),
+                "first_response_at", "resolved_at", "comments"),
 }
 REQUIRED = {"ads": ("date", "platform", "account", "campaign"), "tickets": ("id",)}
 COUNTS = ("impressions", "clicks")
@@ -109,7 +109,9 @@ def read_records(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict]]:
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         with path.open(encoding="utf-8") as f:
             for number, line in enumerate((l for l in f if l.strip()), start=1):
-                yield number, {k: "" if v is None else str(v) for k, v in json.loads(line).items()}
+                # Nested values (a ticket's comments) stay structured; scalars become text like CSV cells.
+                yield number, {k: v if isinstance(v, (list, dict)) else "" if v is None else str(v)
+                               for k, v in json.loads(line).items()}
         return
     with path.open(encoding="utf-8-sig", newline="") as f:
         for _ in range(mapping.skip_rows):
@@ -140,6 +142,10 @@ def field_text(record: dict, spec: str) -> str:
 def canonical_values(record: dict, mapping: Mapping) -> dict[str, str | None]:
     values = {}
     for name in mapping.provides:
+        nested = record.get(mapping.columns.get(name, ""))
+        if isinstance(nested, (list, dict)):
+            values[name] = nested
+            continue
         text = field_text(record, mapping.columns[name]).strip() if name in mapping.columns else ""
         if text in mapping.null_values:
             text = mapping.defaults.get(name, "")
@@ -241,7 +247,26 @@ def parse_ticket_row(values: dict, mapping: Mapping) -> dict:
         "ticket_id": values["id"], "subject": values.get("subject"), "description": values.get("description"),
         "priority": priority, "priority_raw": priority_raw, "status": values.get("status"),
         "channel": values.get("channel"), "category": values.get("category"), **times,
+        "comments": parse_comments(values.get("comments"), mapping),
     }
+
+
+def parse_comments(comments, mapping: Mapping) -> list[dict]:
+    """A ticket's comments from a JSONL array of {id?, author?, body, created_at}."""
+    if comments is None:
+        return []
+    if not isinstance(comments, list):
+        raise RowError("comments: expected a list of {author, body, created_at}")
+    parsed = []
+    for index, comment in enumerate(comments, start=1):
+        if not isinstance(comment, dict):
+            raise RowError(f"comments: item {index} is not an object")
+        created = parse_datetime(f"comments[{index}].created_at", str(comment.get("created_at") or "") or None, mapping)
+        if created is None:
+            raise RowError(f"comments: item {index} has no created_at")
+        parsed.append({"comment_id": str(comment.get("id", index)), "author": comment.get("author"),
+                       "body": comment.get("body"), "created_at": created})
+    return parsed
 
 
 # -- importing -----------------------------------------------------------------------------------
@@ -279,12 +304,12 @@ class ParsedFile:
 
 def parse_file(path: Path, mapping: Mapping) -> ParsedFile:
     parse_row = parse_ad_row if mapping.kind == "ads" else parse_ticket_row
-    seen_records: set[tuple] = set()
+    seen_records: set[str] = set()
     first_by_key: dict[tuple, tuple[int, dict]] = {}
     rows, rejected, duplicates, read = [], [], 0, 0
     for number, record in read_records(path, mapping):
         read += 1
-        fingerprint = tuple(sorted(record.items()))
+        fingerprint = json.dumps(record, sort_keys=True)
         if fingerprint in seen_records:
             duplicates += 1
             continue
@@ -361,7 +386,11 @@ def quarantine(cur, import_id: int, digest: str, file_name: str, mapping: Mappin
 
 
 def write_tickets(cur, rows: list[dict], mapping: Mapping) -> int:
-    return upsert(cur, "raw.tickets", rows, {"source": mapping.source})
+    constants = {"source": mapping.source}
+    loaded = upsert(cur, "raw.tickets", [{k: v for k, v in r.items() if k != "comments"} for r in rows], constants)
+    upsert(cur, "raw.ticket_comments",
+           [{"ticket_id": r["ticket_id"], **c} for r in rows for c in r["comments"]], constants)
+    return loaded
 
 
 def write_ads(cur, rows: list[dict], mapping: Mapping) -> int:

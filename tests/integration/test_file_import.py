@@ -173,3 +173,15 @@ def request_cursor(root):
     from assets.imports import dropped_files
 
     return "\n".join(sorted(f"{f}|{f.stat().st_size}|{f.stat().st_mtime_ns}" for f, _ in dropped_files(root)))
+
+
+def test_jsonl_tickets_with_nested_comments(db, cursor):
+    summary = import_file(lambda: connect(db), FIXTURES / "helpdesk_tickets.jsonl",
+                          load_mapping(FIXTURES / "helpdesk_tickets.yml"))
+
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (3, 2, 1)
+    assert rows(cursor, "SELECT reason FROM raw.quarantine") == [("comments: item 1 has no created_at",)]
+    assert rows(cursor, "SELECT ticket_id, channel, created_at AT TIME ZONE 'UTC' FROM raw.tickets ORDER BY 1")[1][2].hour == 7
+    assert rows(cursor, "SELECT ticket_id, comment_id, author FROM raw.ticket_comments ORDER BY 1, 2") == [
+        ("9001", "1", "customer"), ("9001", "2", "agent:li")
+    ]

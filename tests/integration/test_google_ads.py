@@ -146,3 +146,32 @@ def test_reruns_reread_the_lookback_and_never_duplicate(fake, db, cursor):
     assert all(r.window.end - r.window.start == timedelta(days=6) for r in second)
     cursor.execute("SELECT days_lookback, count(*) FROM app.refresh_jobs GROUP BY 1 ORDER BY 1")
     assert cursor.fetchall() == [(7, 3), (60, 3)]
+
+
+@pytest.mark.slow
+def test_days_inside_the_conversion_window_are_provisional_in_the_marts(fake, db, cursor):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dagster import DagsterInstance, materialize
+
+    from assets.dbt import dbt_models
+    from orchestration.dbt_project import prepare_dbt_manifest
+    from orchestration.definitions import defs
+
+    refresh(db, google_source(fake, history_days=60))
+    prepare_dbt_manifest()
+    resources = {"dbt": defs.resources["dbt"], "database": defs.resources["database"]}
+    assert materialize([dbt_models], resources=resources, instance=DagsterInstance.ephemeral()).success
+
+    cursor.execute(
+        "SELECT d.account_id, a.time_zone, min(d.date_day) FILTER (WHERE d.is_provisional), "
+        "max(d.date_day) FILTER (WHERE NOT d.is_provisional) FROM analytics.account_daily d "
+        "JOIN app.ad_accounts a USING (platform, account_id) GROUP BY 1, 2"
+    )
+    found = cursor.fetchall()
+    assert len(found) == 3
+    for account_id, time_zone, first_provisional, last_final in found:
+        today = datetime.now(ZoneInfo(time_zone)).date()  # the extraction day, in the account's zone
+        assert first_provisional == today - timedelta(days=29), account_id
+        assert last_final == today - timedelta(days=30), account_id
