@@ -127,8 +127,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     outcome = materialize_everything(args.end_date)
     accounts = demo_accounts(url)
     if not outcome.success:
-        failed = ", ".join(outcome.failed_accounts) or "tickets and marts"
-        print(f"==> pipeline FAILED for {failed}: see the runs in the Dagster UI (`burry serve`)", file=sys.stderr)
+        print(f"==> pipeline FAILED for {', '.join(outcome.failed_steps)}: see the runs in the Dagster UI "
+              "(`burry serve`)", file=sys.stderr)
         return 1
     print(f"==> pipeline done in {time.monotonic() - started:.0f}s "
           f"({len(outcome.account_runs)} account runs, marts run {outcome.transform_run.run_id})")

@@ -1,4 +1,4 @@
-"""A whole refresh in this process: every account partition, then tickets and marts.
+"""A whole refresh in this process: every account partition, dropped files, then tickets and marts.
 
 What the schedules do every 6 hours, run at once: used by `burry demo` and the tests, so the demo
 goes through exactly the assets, jobs and resources a scheduled run uses.
@@ -17,6 +17,7 @@ CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 @dataclass
 class RefreshOutcome:
     account_runs: dict[str, ExecuteInProcessResult]
+    import_run: ExecuteInProcessResult
     transform_run: ExecuteInProcessResult
 
     @property
@@ -24,8 +25,13 @@ class RefreshOutcome:
         return [key for key, run in self.account_runs.items() if not run.success]
 
     @property
+    def failed_steps(self) -> list[str]:
+        steps = {"file imports": self.import_run, "tickets and marts": self.transform_run}
+        return self.failed_accounts + [name for name, run in steps.items() if not run.success]
+
+    @property
     def success(self) -> bool:
-        return not self.failed_accounts and self.transform_run.success
+        return not self.failed_steps
 
 
 def refresh_everything(instance: DagsterInstance, run_config: dict | None = None) -> RefreshOutcome:
@@ -43,7 +49,8 @@ def refresh_everything(instance: DagsterInstance, run_config: dict | None = None
         for key in instance.get_dynamic_partitions(AD_ACCOUNTS.name)
     }
     # One failing account never stops the others, nor the marts for the ones that succeeded.
-    transform = defs.resolve_job_def("refresh_tickets_and_marts").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=run_config
+    imports, transform = (
+        defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+        for name in ("import_dropped_files", "refresh_tickets_and_marts")
     )
-    return RefreshOutcome(account_runs, transform)
+    return RefreshOutcome(account_runs, imports, transform)

@@ -29,6 +29,7 @@ def cli_env(db, tmp_path):
     env = {**os.environ, "DATABASE_URL": db.libpq, "DAGSTER_HOME": str(tmp_path / "dagster")}
     # If anything fell back to the embedded default instead of DATABASE_URL, it would show here.
     env["BURRY_PG_DATA"] = str(tmp_path / "must-not-exist" / "pg")
+    env["BURRY_DROP_DIR"] = str(tmp_path / "drop")
     return env
 
 
@@ -59,7 +60,7 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         # Dagster's run storage lives in the same database (schema `dagster`), and the run succeeded.
         cur.execute("SELECT status, count(*) FROM dagster.runs GROUP BY 1")
-        assert cur.fetchall() == [("SUCCESS", 4)], "one run per ad account, then tickets and marts"
+        assert cur.fetchall() == [("SUCCESS", 5)], "one run per ad account, file imports, tickets and marts"
         cur.execute("SELECT count(*) FROM dagster.dynamic_partitions WHERE partitions_def_name = 'ad_accounts'")
         assert cur.fetchone()[0] == 3
         cur.execute("SELECT count(DISTINCT account_id) FROM analytics.account_daily")
@@ -104,7 +105,8 @@ def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env
         query = '{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } } }'
         nodes = httpx.post(f"http://127.0.0.1:{ui_port}/graphql", json={"query": query}, timeout=30).json()
         materialized = {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"] if n["assetMaterializations"]}
-        assert {"raw/campaign_daily_metrics", "analytics/campaign_daily", "analytics/account_daily"} <= materialized
+        every_asset = {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"]}
+        assert materialized == every_asset, f"not materialized: {every_asset - materialized}"
         answer = httpx.post(
             f"http://127.0.0.1:{api_port}/v1/ask",
             json={"account_id": _first_account(db), "question": "What was total spend last 7 days?", "as_of": "2026-10-01"},
