@@ -9,7 +9,7 @@ from dagster import (
     multi_asset,
 )
 
-from assets.raw_load import last_refreshed_at, refresh_account
+from assets.raw_load import last_refreshed_at, refresh_account, register_accounts
 from assets.refresh_config import RefreshConfig
 from resources.ad_sources import AdSourceResource
 from resources.database import PostgresResource
@@ -58,6 +58,9 @@ def extract_ad_account(
         raise Failure(f"Partition {context.partition_key} is a {platform} account, but the configured ad "
                       f"source reads {source.platform}: set BURRY_AD_SOURCE.")
     with database.connect() as conn, conn.cursor() as cur:
+        # A partition is itself a request to extract the account (it may have been added in the
+        # UI, or the database reset): make sure the account is registered.
+        register_accounts(cur, platform, [{"account_id": account_id}])
         previous = last_refreshed_at(cur, platform, account_id)
     result = refresh_account(database.connect, source, account_id, previous, config.days_lookback, context.run_id)
     if result.status == "failed":

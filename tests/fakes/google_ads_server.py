@@ -27,6 +27,7 @@ FAILURE_KEY = f"google.ads.googleads.{API_VERSION}.errors.googleadsfailure-bin"
 
 _CERT_LOCK = threading.Lock()
 _CERT: tuple[bytes, bytes] | None = None
+ROOTS_ENV = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
 
 
 def _types():
@@ -76,7 +77,7 @@ def tls_certificate() -> tuple[bytes, bytes]:
             )
             roots = Path(tempfile.mkdtemp(prefix="fake-gads-")) / "roots.pem"
             roots.write_bytes(cert_pem)
-            os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(roots)
+            os.environ[ROOTS_ENV] = str(roots)
             _CERT = (cert_pem, key_pem)
         return _CERT
 
@@ -97,6 +98,7 @@ class FakeGoogleAdsServer:
         self.source = source
         self.page_size = page_size
         self.requests: list[tuple[str, str]] = []
+        self.metadata: list[dict[str, str]] = []  # per call: authorization, developer-token, ...
         self._errors: dict[str, list[InjectedError]] = {}
         self._server: grpc.Server | None = None
         self.port: int | None = None
@@ -144,6 +146,7 @@ class FakeGoogleAdsServer:
         google_ads_service, _ = _types()
         customer_id, query = request.customer_id, request.query
         self.requests.append((customer_id, query))
+        self.metadata.append({k: v for k, v in context.invocation_metadata() if isinstance(v, str)})
         error = self._next_error(customer_id)
         rows = self._rows(customer_id, query)
         for index, start in enumerate(range(0, max(len(rows), 1), self.page_size)):

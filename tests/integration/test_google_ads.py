@@ -1,5 +1,6 @@
 """Google Ads extraction: the real `google-ads` client against a wire-level fake GoogleAdsService."""
 
+import os
 from datetime import date, timedelta
 
 import grpc
@@ -175,3 +176,43 @@ def test_days_inside_the_conversion_window_are_provisional_in_the_marts(fake, db
         today = datetime.now(ZoneInfo(time_zone)).date()  # the extraction day, in the account's zone
         assert first_provisional == today - timedelta(days=29), account_id
         assert last_final == today - timedelta(days=30), account_id
+
+
+def test_configured_google_ads_source_runs_through_the_partitioned_asset(fake, db, cursor, tmp_path, monkeypatch):
+    """The user's path: BURRY_AD_SOURCE=google_ads with a google-ads.yaml, read by the client
+    library's own loader, a real service-account OAuth flow, and one Dagster run per account."""
+    import yaml
+    from dagster import DagsterInstance, materialize
+
+    from assets.ads import AD_ACCOUNTS, extract_ad_account
+    from resources.ad_sources import AdSourceResource
+    from resources.database import PostgresResource
+    from tests.fakes.google_ads_server import ROOTS_ENV
+    from tests.fakes.oauth_server import FakeOAuthServer, service_account_key
+
+    with FakeOAuthServer() as oauth:
+        key_file = service_account_key(tmp_path / "sa.json", oauth.token_uri)
+        config = tmp_path / "google-ads.yaml"
+        config.write_text(yaml.safe_dump({
+            "developer_token": "dev-token-from-yaml", "use_proto_plus": True, "json_key_file_path": str(key_file),
+            "endpoint": fake.endpoint,
+        }))
+        monkeypatch.setenv("GOOGLE_ADS_CONFIGURATION_FILE_PATH", str(config))
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ[ROOTS_ENV])  # trust the fake token endpoint
+        monkeypatch.delenv("GOOGLE_ADS_DEVELOPER_TOKEN", raising=False)
+        instance = DagsterInstance.ephemeral()
+        keys = [f"google_ads:{a}" for a in ACCOUNT_IDS]
+        instance.add_dynamic_partitions(AD_ACCOUNTS.name, keys)
+        resources = {"database": PostgresResource(),
+                     "ad_source": AdSourceResource(kind="google_ads", google_ads_customer_ids=ACCOUNT_IDS, history_days=30)}
+        for key in keys:
+            assert materialize([extract_ad_account], partition_key=key, resources=resources, instance=instance).success
+
+    assert oauth.grants and oauth.grants[0]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    assert {m.get("authorization") for m in fake.metadata} <= {f"Bearer {t}" for t in oauth.tokens}
+    assert {m.get("developer-token") for m in fake.metadata} == {"dev-token-from-yaml"}
+    cursor.execute("SELECT status, count(*) FROM app.refresh_jobs GROUP BY 1")
+    assert cursor.fetchall() == [("completed", 3)]
+    cursor.execute("SELECT count(DISTINCT account_id), min(date), max(date) FROM raw.campaign_daily_metrics")
+    accounts, first, last = cursor.fetchone()
+    assert accounts == 3 and (last - first).days <= 30
