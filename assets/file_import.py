@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -58,7 +58,7 @@ class Mapping:
     name: str
     kind: str
     source: str
-    columns: dict[str, str]
+    columns: dict[str, tuple[str, ...]]  # field -> alternatives (column name or template); first that fits wins
     sha256: str
     date_formats: tuple[str, ...] = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S")
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -84,7 +84,7 @@ def load_mapping(path: str | Path) -> Mapping:
     kind = spec.get("kind")
     if kind not in FIELDS:
         raise MappingError(f"{path}: `kind` must be one of {', '.join(FIELDS)}")
-    columns = {k: str(v) for k, v in (spec.get("columns") or {}).items()}
+    columns = {k: tuple(str(a) for a in (v if isinstance(v, list) else [v])) for k, v in (spec.get("columns") or {}).items()}
     defaults = {k: str(v) for k, v in (spec.get("defaults") or {}).items()}
     unknown = (set(columns) | set(defaults)) - set(FIELDS[kind])
     if unknown:
@@ -106,7 +106,7 @@ def load_mapping(path: str | Path) -> Mapping:
 # -- reading -------------------------------------------------------------------------------------
 def read_records(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict]]:
     """(record number, {column: text}) for each data record; numbers start at 1 after the header."""
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
+    if is_jsonl(path):
         with path.open(encoding="utf-8") as f:
             for number, line in enumerate((l for l in f if l.strip()), start=1):
                 # Nested values (a ticket's comments) stay structured; scalars become text like CSV cells.
@@ -116,21 +116,43 @@ def read_records(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict]]:
     with path.open(encoding="utf-8-sig", newline="") as f:
         for _ in range(mapping.skip_rows):
             next(f, None)
-        reader = csv.DictReader(f, delimiter=mapping.delimiter)
-        check_header(reader.fieldnames or [], mapping, path)
-        for number, row in enumerate(reader, start=1):
+        for number, row in enumerate(csv.DictReader(f, delimiter=mapping.delimiter), start=1):
             yield number, {k: v for k, v in row.items() if k}  # trailing empty columns have no name
+
+
+def is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def file_columns(path: Path, mapping: Mapping) -> list[str]:
+    """The header of a CSV file (after skip_rows), or the keys of a JSONL file's first record."""
+    if is_jsonl(path):
+        first = next(read_records(path, mapping), (0, {}))[1]
+        return list(first)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for _ in range(mapping.skip_rows):
+            next(f, None)
+        return [c for c in next(csv.reader(f, delimiter=mapping.delimiter), []) if c]
 
 
 def referenced_columns(spec: str) -> list[str]:
     return re.findall(r"{([^{}]+)}", spec) if "{" in spec else [spec]
 
 
-def check_header(header: list[str], mapping: Mapping, path: Path) -> None:
-    missing = sorted({c for spec in mapping.columns.values() for c in referenced_columns(spec)} - set(header))
-    if missing:
-        raise MappingError(f"{path.name}: mapping {mapping.name!r} needs columns {missing} the file lacks; "
-                           f"the file has {[h for h in header if h]}")
+def fit_to_file(mapping: Mapping, columns: list[str], path: Path) -> Mapping:
+    """Pick, for each field, the first alternative whose columns the file has (exports name some
+    columns after the account currency: "Amount spent (EUR)")."""
+    chosen, unmet = {}, []
+    for name, alternatives in mapping.columns.items():
+        fits = [a for a in alternatives if set(referenced_columns(a)) <= set(columns)]
+        if fits:
+            chosen[name] = (fits[0],)
+        else:
+            unmet.append(" or ".join(repr(a) for a in alternatives))
+    if unmet:
+        raise MappingError(f"{path.name}: mapping {mapping.name!r} needs columns {', '.join(unmet)} the file lacks; "
+                           f"the file has {columns}")
+    return replace(mapping, columns=chosen)
 
 
 def field_text(record: dict, spec: str) -> str:
@@ -142,11 +164,11 @@ def field_text(record: dict, spec: str) -> str:
 def canonical_values(record: dict, mapping: Mapping) -> dict[str, str | None]:
     values = {}
     for name in mapping.provides:
-        nested = record.get(mapping.columns.get(name, ""))
+        nested = record.get(mapping.columns.get(name, ("",))[0])
         if isinstance(nested, (list, dict)):
             values[name] = nested
             continue
-        text = field_text(record, mapping.columns[name]).strip() if name in mapping.columns else ""
+        text = field_text(record, mapping.columns[name][0]).strip() if name in mapping.columns else ""
         if text in mapping.null_values:
             text = mapping.defaults.get(name, "")
         # priority keeps the source's own value: parse_ticket_row maps it and stores both.
@@ -303,6 +325,7 @@ class ParsedFile:
 
 
 def parse_file(path: Path, mapping: Mapping) -> ParsedFile:
+    mapping = fit_to_file(mapping, file_columns(path, mapping), path)
     parse_row = parse_ad_row if mapping.kind == "ads" else parse_ticket_row
     seen_records: set[str] = set()
     first_by_key: dict[tuple, tuple[int, dict]] = {}
