@@ -1,7 +1,7 @@
 """Google Ads extraction: the real `google-ads` client against a wire-level fake GoogleAdsService."""
 
 import os
-from datetime import date, timedelta
+from datetime import timedelta
 
 import grpc
 import psycopg2
@@ -52,14 +52,17 @@ def table_counts(db) -> dict[str, int]:
         return counts
 
 
-def expected_counts(start: date, end: date) -> dict[str, int]:
+def expected_counts(results) -> dict[str, int]:
+    """What the source holds in each account's own window (which ends at the account's local today)."""
+    windows = {r.account_id: r.window for r in results}
+    assert sorted(windows) == sorted(ACCOUNT_IDS)
     return {
         "customers": len(ACCOUNT_IDS),
         "campaigns": sum(len(DATA.campaigns(a)) for a in ACCOUNT_IDS),
         "ad_groups": sum(len(DATA.ad_groups(a)) for a in ACCOUNT_IDS),
         "ads": sum(len(DATA.ads(a)) for a in ACCOUNT_IDS),
-        "ad_daily_metrics": sum(len(DATA.ad_daily_metrics(a, start, end)) for a in ACCOUNT_IDS),
-        "campaign_daily_metrics": sum(len(DATA.campaign_daily_metrics(a, start, end)) for a in ACCOUNT_IDS),
+        "ad_daily_metrics": sum(len(DATA.ad_daily_metrics(a, w.start, w.end)) for a, w in windows.items()),
+        "campaign_daily_metrics": sum(len(DATA.campaign_daily_metrics(a, w.start, w.end)) for a, w in windows.items()),
     }
 
 
@@ -67,17 +70,17 @@ def test_multi_account_refresh_lands_every_account(fake, db, cursor):
     results = refresh(db, google_source(fake, history_days=60))
 
     assert [r.status for r in results] == ["completed"] * 3
-    window_start = min(r.window.start for r in results)
-    assert table_counts(db) == expected_counts(window_start, date.today())
+    assert table_counts(db) == expected_counts(results)
     cursor.execute("SELECT account_id, name, currency_code, time_zone FROM app.ad_accounts ORDER BY 1")
     assert cursor.fetchall() == sorted(
         (a["account_id"], a["name"], a["currency_code"], a["time_zone"]) for a in DATA.accounts()
     )
     # Money stays in micros as sent; the sum over the API equals the source's own.
     account = ACCOUNT_IDS[0]
+    window = next(r.window for r in results if r.account_id == account)
     cursor.execute("SELECT sum(cost_micros) FROM raw.campaign_daily_metrics WHERE account_id = %s", (account,))
     assert cursor.fetchone()[0] == sum(
-        r["cost_micros"] for r in DATA.campaign_daily_metrics(account, window_start, date.today())
+        r["cost_micros"] for r in DATA.campaign_daily_metrics(account, window.start, window.end)
     )
     cursor.execute("SELECT count(*) FROM raw.campaigns WHERE channel_type = 'PERFORMANCE_MAX'")
     assert cursor.fetchone()[0] == 1
@@ -101,7 +104,7 @@ def test_transient_errors_mid_stream_are_retried_without_duplicates(fake, db, co
     results = refresh(db, google_source(fake, history_days=60))
 
     assert [r.status for r in results] == ["completed"] * 3
-    assert table_counts(db) == expected_counts(min(r.window.start for r in results), date.today())
+    assert table_counts(db) == expected_counts(results)
     assert sum(1 for cid, _ in fake.requests if cid == flaky) == 6 + 2, "two failed calls were retried"
 
 
