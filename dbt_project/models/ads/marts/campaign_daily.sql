@@ -26,13 +26,9 @@ select
     metrics.cost,
     metrics.conversions,
     metrics.conversion_value,
-    {{ safe_ratio('metrics.clicks', 'metrics.impressions') }} as ctr,
-    {{ safe_ratio('metrics.cost', 'metrics.clicks') }} as cpc,
-    {{ safe_ratio('metrics.cost', 'metrics.conversions') }} as cpa,
-    {{ safe_ratio('metrics.conversion_value', 'metrics.cost') }} as roas,
+    {{ ratio_metrics() }},
     -- Conversions inside the window can still arrive: the day's numbers are not final yet.
-    metrics.date_day > (metrics.extracted_at at time zone accounts.time_zone)::date
-        - {{ var('conversion_window_days') }} as is_provisional,
+    {{ is_provisional('metrics.date_day', 'metrics.extracted_at', 'accounts.time_zone') }} as is_provisional,
     metrics.extracted_at
 from metrics
 inner join accounts
