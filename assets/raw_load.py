@@ -70,11 +70,14 @@ class Window:
 
 
 def refresh_window(available: tuple[date, date], last_refreshed_at: datetime | None, lookback_days: int) -> Window:
-    """A first extract backfills everything the source has; later ones re-read the lookback."""
+    """A first extract backfills everything the source has; later ones re-read the lookback, and
+    reach back to the last refresh when that was longer ago, so a paused schedule leaves no gap.
+    (The day before the last refresh's UTC date: whatever the account's zone, it was covered.)"""
     first, last = available
     if last_refreshed_at is None:
         return Window(first, last)
-    return Window(max(first, last - timedelta(days=lookback_days - 1)), last)
+    since_last_refresh = last_refreshed_at.date() - timedelta(days=1)
+    return Window(max(first, min(last - timedelta(days=lookback_days - 1), since_last_refresh)), last)
 
 
 @dataclass
@@ -163,10 +166,13 @@ def last_refreshed_at(cur, platform: str, account_id: str) -> datetime | None:
 
 
 def sync_source_accounts(connect: Callable, source: AdSource) -> list[str]:
-    """Register the source's accounts; returns the ids of the active ones."""
+    """Register the source's accounts; returns the ids of its active ones. Accounts of the same
+    platform known only from file imports are not the source's to extract."""
+    accounts = source.accounts()
+    readable = {a["account_id"] for a in accounts}
     with connect() as conn, conn.cursor() as cur:
-        register_accounts(cur, source.platform, source.accounts())
-        return [account_id for account_id, _ in active_accounts(cur, source.platform)]
+        register_accounts(cur, source.platform, accounts)
+        return [account_id for account_id, _ in active_accounts(cur, source.platform) if account_id in readable]
 
 
 def refresh_ad_accounts(

@@ -34,7 +34,25 @@ class RefreshOutcome:
         return not self.failed_steps
 
 
-def refresh_everything(instance: DagsterInstance, run_config: dict | None = None) -> RefreshOutcome:
+# The ops that take `days_lookback`, per job: extracts re-read that many days, dbt re-processes them.
+LOOKBACK_OPS = {
+    "extract_ads": ["extract_ad_account"],
+    "import_dropped_files": [],
+    "refresh_tickets_and_marts": ["extract_tickets", "dbt_models"],
+}
+
+
+def job_run_config(job_name: str, run_config: dict | None, days_lookback: int | None) -> dict:
+    config = dict(run_config or {})
+    if days_lookback is not None:
+        ops = {op: {"config": {"days_lookback": days_lookback}} for op in LOOKBACK_OPS[job_name]}
+        config["ops"] = {**config.get("ops", {}), **ops}
+    return config
+
+
+def refresh_everything(instance: DagsterInstance, run_config: dict | None = None,
+                       days_lookback: int | None = None) -> RefreshOutcome:
+    """`days_lookback` (default: each asset's own default) is the lookback of the whole refresh."""
     from orchestration.definitions import defs
     from sensors.accounts import new_account_partitions
 
@@ -45,12 +63,13 @@ def refresh_everything(instance: DagsterInstance, run_config: dict | None = None
     extract = defs.resolve_job_def("extract_ads")
     account_runs = {
         key: extract.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
-                                        run_config=run_config)
+                                        run_config=job_run_config("extract_ads", run_config, days_lookback))
         for key in instance.get_dynamic_partitions(AD_ACCOUNTS.name)
     }
     # One failing account never stops the others, nor the marts for the ones that succeeded.
     imports, transform = (
-        defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+        defs.resolve_job_def(name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=job_run_config(name, run_config, days_lookback))
         for name in ("import_dropped_files", "refresh_tickets_and_marts")
     )
     return RefreshOutcome(account_runs, imports, transform)

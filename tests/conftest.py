@@ -85,7 +85,7 @@ def cursor(db):
     conn.close()
 
 
-def materialize_pipeline():
+def materialize_pipeline(days_lookback: int | None = None):
     """Materialize every asset of the code location, as the scheduled runs would."""
     from dagster import DagsterInstance
 
@@ -93,7 +93,7 @@ def materialize_pipeline():
     from orchestration.refresh import refresh_everything
 
     prepare_dbt_manifest()
-    outcome = refresh_everything(DagsterInstance.ephemeral())
+    outcome = refresh_everything(DagsterInstance.ephemeral(), days_lookback=days_lookback)
     assert outcome.success, outcome.failed_accounts
     return outcome
 

@@ -1,39 +1,38 @@
 {# The additive metrics every ad mart carries, and the ratios derived from them. Ratios are always
    ratios of sums at the grain asked, NULL when the denominator is 0: never averages of ratios. #}
 
+{% macro ad_metric_names() -%}
+    {{ return(['impressions', 'clicks', 'cost', 'conversions', 'conversion_value']) }}
+{%- endmacro %}
+
 {% macro additive_metrics() -%}
-    impressions, clicks, cost, conversions, conversion_value
+    {{ ad_metric_names() | join(', ') }}
 {%- endmacro %}
 
-{% macro summed_metrics() -%}
-    sum(impressions) as impressions,
-    sum(clicks) as clicks,
-    sum(cost) as cost,
-    sum(conversions) as conversions,
-    sum(conversion_value) as conversion_value
+{# sum() of each metric, optionally only over rows matching `where`, named with `prefix`. #}
+{% macro summed_metrics(where=none, prefix='') -%}
+    {%- for metric in ad_metric_names() %}
+    sum({{ metric }}){% if where %} filter (where {{ where }}){% endif %} as {{ prefix }}{{ metric }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
-{% macro ratio_metrics() -%}
-    {{ safe_ratio('clicks', 'impressions') }} as ctr,
-    {{ safe_ratio('cost', 'clicks') }} as cpc,
-    {{ safe_ratio('cost', 'conversions') }} as cpa,
-    {{ safe_ratio('conversion_value', 'cost') }} as roas
+{% macro ratio_metrics(prefix='') -%}
+    {{ safe_ratio(prefix ~ 'clicks', prefix ~ 'impressions') }} as {{ prefix }}ctr,
+    {{ safe_ratio(prefix ~ 'cost', prefix ~ 'clicks') }} as {{ prefix }}cpc,
+    {{ safe_ratio(prefix ~ 'cost', prefix ~ 'conversions') }} as {{ prefix }}cpa,
+    {{ safe_ratio(prefix ~ 'conversion_value', prefix ~ 'cost') }} as {{ prefix }}roas
 {%- endmacro %}
 
 {# A daily mart rolled up to weeks (Monday start) or months, ratios re-derived from the sums. #}
 {% macro period_rollup(daily_model, keys, period) -%}
-with daily as (
-    select * from {{ ref(daily_model) }}
-),
-
-summed as (
+with summed as (
     select
         {{ keys | join(', ') }},
         date_trunc('{{ period }}', date_day)::date as {{ period }}_start,
         count(distinct date_day) as days_with_data,
         {{ summed_metrics() }},
         bool_or(is_provisional) as is_provisional
-    from daily
+    from {{ ref(daily_model) }}
     group by {{ keys | join(', ') }}, date_trunc('{{ period }}', date_day)
 )
 
@@ -41,4 +40,48 @@ select
     *,
     {{ ratio_metrics() }}
 from summed
+{%- endmacro %}
+
+{#
+  The top `top_n` entities by spend in each account's prompt windows, ranked within their parent
+  (campaigns within the account, ad groups within a campaign, ads within an ad group). Only the
+  children of the parent level's top entities are ranked, as a prompt shows them: `parent_model`
+  is that level's top-N model. Entities with neither spend nor impressions are not "top".
+#}
+{% macro top_by_spend(entity_keys, parent_keys=[], parent_model=none, ads_only=false) -%}
+{%- set window_keys = ['platform', 'account_id', 'window_days', 'window_start', 'window_end'] -%}
+with totals as (
+    select
+        {{ (window_keys + entity_keys) | join(', ') }},
+        {{ summed_metrics() }},
+        count(distinct date_day) filter (where is_provisional) as provisional_days
+    from {{ ref('int_ads__window_facts') }}
+    where true
+    {%- if ads_only %}
+        and grain = 'ad'
+    {%- endif %}
+    {%- if parent_model %}
+        and (platform, account_id, window_days, {{ parent_keys | join(', ') }}) in (
+            select platform, account_id, window_days, {{ parent_keys | join(', ') }} from {{ ref(parent_model) }}
+        )
+    {%- endif %}
+    group by {{ (window_keys + entity_keys) | join(', ') }}
+    having sum(cost) > 0 or sum(impressions) > 0
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by {{ (['platform', 'account_id', 'window_days'] + parent_keys) | join(', ') }}
+            order by cost desc, clicks desc, impressions desc, {{ entity_keys | join(', ') }}
+        ) as spend_rank
+    from totals
+)
+
+select
+    *,
+    {{ ratio_metrics() }}
+from ranked
+where spend_rank <= {{ var('top_n') }}
 {%- endmacro %}

@@ -1,43 +1,25 @@
--- Ad x day, with the names of the ad's campaign and ad group. Campaigns without ads (Performance
--- Max, ...) have no rows here: campaign_daily carries their totals.
-with metrics as (
-    select * from {{ ref('stg_ads__ad_daily_metrics') }}
-),
-
-accounts as (
-    select * from {{ ref('stg_ads__accounts') }}
-)
-
+-- Ad x day, with the latest names of the ad, its ad group and campaign. Campaign-level metrics
+-- not attributed to an ad (all of Performance Max) are in campaign_daily, not here.
 select
-    metrics.platform,
-    metrics.account_id,
+    facts.platform,
+    facts.account_id,
     accounts.account_name,
     accounts.currency_code,
-    metrics.campaign_id,
+    facts.campaign_id,
     campaigns.campaign_name,
-    metrics.ad_group_id,
+    facts.ad_group_id,
     ad_groups.ad_group_name,
-    metrics.ad_id,
+    facts.ad_id,
     ads.headline,
     ads.ad_status,
-    metrics.date_day,
-    metrics.impressions,
-    metrics.clicks,
-    metrics.cost,
-    metrics.conversions,
-    metrics.conversion_value,
+    facts.date_day,
+    {{ additive_metrics() }},
     {{ ratio_metrics() }},
-    {{ is_provisional('metrics.date_day', 'metrics.extracted_at', 'accounts.time_zone') }} as is_provisional,
-    metrics.extracted_at
-from metrics
-inner join accounts
-    on metrics.platform = accounts.platform and metrics.account_id = accounts.account_id
-left join {{ ref('stg_ads__campaigns') }} as campaigns
-    on metrics.platform = campaigns.platform and metrics.account_id = campaigns.account_id
-    and metrics.campaign_id = campaigns.campaign_id
-left join {{ ref('stg_ads__ad_groups') }} as ad_groups
-    on metrics.platform = ad_groups.platform and metrics.account_id = ad_groups.account_id
-    and metrics.ad_group_id = ad_groups.ad_group_id
-left join {{ ref('stg_ads__ads') }} as ads
-    on metrics.platform = ads.platform and metrics.account_id = ads.account_id
-    and metrics.ad_group_id = ads.ad_group_id and metrics.ad_id = ads.ad_id
+    facts.is_provisional,
+    facts.extracted_at
+from {{ ref('int_ads__daily_facts') }} as facts
+left join {{ ref('stg_ads__accounts') }} as accounts using (platform, account_id)
+left join {{ ref('stg_ads__campaigns') }} as campaigns using (platform, account_id, campaign_id)
+left join {{ ref('stg_ads__ad_groups') }} as ad_groups using (platform, account_id, ad_group_id)
+left join {{ ref('stg_ads__ads') }} as ads using (platform, account_id, ad_group_id, ad_id)
+where facts.grain = 'ad'

@@ -1,40 +1,32 @@
--- Campaign x day: additive metrics as extracted, ratios of sums computed here, last.
-with metrics as (
-    select * from {{ ref('stg_ads__campaign_daily_metrics') }}
-),
-
-accounts as (
-    select * from {{ ref('stg_ads__accounts') }}
-),
-
-campaigns as (
-    select * from {{ ref('stg_ads__campaigns') }}
+-- Campaign x day: all of the campaign's rows (its ads and what the platform reports beyond them),
+-- so totals equal the platform's campaign report. Ratios of sums, computed last.
+with summed as (
+    select
+        platform,
+        account_id,
+        campaign_id,
+        date_day,
+        {{ summed_metrics() }},
+        bool_or(is_provisional) as is_provisional,
+        max(extracted_at) as extracted_at
+    from {{ ref('int_ads__daily_facts') }}
+    group by platform, account_id, campaign_id, date_day
 )
 
 select
-    metrics.platform,
-    metrics.account_id,
+    summed.platform,
+    summed.account_id,
     accounts.account_name,
     accounts.currency_code,
-    metrics.campaign_id,
+    summed.campaign_id,
     campaigns.campaign_name,
     campaigns.campaign_status,
     campaigns.channel_type,
-    metrics.date_day,
-    metrics.impressions,
-    metrics.clicks,
-    metrics.cost,
-    metrics.conversions,
-    metrics.conversion_value,
+    summed.date_day,
+    {{ additive_metrics() }},
     {{ ratio_metrics() }},
-    -- Conversions inside the window can still arrive: the day's numbers are not final yet.
-    {{ is_provisional('metrics.date_day', 'metrics.extracted_at', 'accounts.time_zone') }} as is_provisional,
-    metrics.extracted_at
-from metrics
-inner join accounts
-    on metrics.platform = accounts.platform
-    and metrics.account_id = accounts.account_id
-left join campaigns
-    on metrics.platform = campaigns.platform
-    and metrics.account_id = campaigns.account_id
-    and metrics.campaign_id = campaigns.campaign_id
+    summed.is_provisional,
+    summed.extracted_at
+from summed
+left join {{ ref('stg_ads__accounts') }} as accounts using (platform, account_id)
+left join {{ ref('stg_ads__campaigns') }} as campaigns using (platform, account_id, campaign_id)

@@ -1,0 +1,113 @@
+{#
+  The canonical daily fact: one row per (platform, account, campaign, ad group, ad, day) with the
+  additive metrics only. Rows with grain = 'campaign' (ad_group_id and ad_id NULL) hold what the
+  platform reports for a campaign beyond its ads: all of a campaign without ad rows (Performance
+  Max, ...), and any remainder of one whose ads do not add up to its campaign total. Summing any
+  grain therefore gives the platform's own campaign and account totals.
+
+  Incremental: each run deletes and re-inserts whole account-days: every day a load touched
+  since the last build (with an overlap for loads still committing) plus the last `lookback_days`
+  (the refresh's lookback, passed by Dagster). Replacing account-days, not merging row by row,
+  also removes rows that vanished from the source (an ad now reported under another ad group).
+  `dbt build --full-refresh` rebuilds it from scratch with identical results.
+#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'account_id', 'date_day'],
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'account_id', 'date_day']}],
+) }}
+
+with ad_metrics as (
+    select * from {{ ref('stg_ads__ad_daily_metrics') }}
+),
+
+campaign_metrics as (
+    select * from {{ ref('stg_ads__campaign_daily_metrics') }}
+),
+
+{% if is_incremental() %}
+days_to_process as (
+    {% set since -%}
+        extracted_at > (select coalesce(max(extracted_at), '-infinity') from {{ this }})
+            - interval '{{ var("load_overlap_hours") }} hours'
+        or date_day > current_date - {{ var('lookback_days') }} - 1
+    {%- endset %}
+    select platform, account_id, date_day from ad_metrics where {{ since }}
+    union
+    select platform, account_id, date_day from campaign_metrics where {{ since }}
+),
+{% endif %}
+
+ad_rows as (
+    select ad_metrics.*
+    from ad_metrics
+    {% if is_incremental() %}
+    inner join days_to_process using (platform, account_id, date_day)
+    {% endif %}
+),
+
+campaign_rows as (
+    select campaign_metrics.*
+    from campaign_metrics
+    {% if is_incremental() %}
+    inner join days_to_process using (platform, account_id, date_day)
+    {% endif %}
+),
+
+ads_per_campaign as (
+    select
+        platform,
+        account_id,
+        campaign_id,
+        date_day,
+        {{ summed_metrics() }},
+        max(extracted_at) as extracted_at
+    from ad_rows
+    group by platform, account_id, campaign_id, date_day
+),
+
+-- What the campaign reports beyond its ads (everything, for a campaign without ad rows).
+unattributed as (
+    select
+        campaign_rows.platform,
+        campaign_rows.account_id,
+        campaign_rows.campaign_id,
+        null::text as ad_group_id,
+        null::text as ad_id,
+        campaign_rows.date_day,
+        'campaign' as grain,
+        {% for metric in ad_metric_names() -%}
+        campaign_rows.{{ metric }} - coalesce(ads_per_campaign.{{ metric }}, 0) as {{ metric }},
+        {% endfor -%}
+        greatest(campaign_rows.extracted_at, ads_per_campaign.extracted_at) as extracted_at
+    from campaign_rows
+    left join ads_per_campaign using (platform, account_id, campaign_id, date_day)
+    where ads_per_campaign.campaign_id is null
+        or (campaign_rows.impressions, campaign_rows.clicks, campaign_rows.cost, campaign_rows.conversions,
+            campaign_rows.conversion_value)
+        is distinct from (ads_per_campaign.impressions, ads_per_campaign.clicks, ads_per_campaign.cost,
+            ads_per_campaign.conversions, ads_per_campaign.conversion_value)
+),
+
+facts as (
+    select
+        platform, account_id, campaign_id, ad_group_id, ad_id, date_day, 'ad' as grain,
+        {{ additive_metrics() }},
+        extracted_at
+    from ad_rows
+    union all
+    select
+        platform, account_id, campaign_id, ad_group_id, ad_id, date_day, grain,
+        {{ additive_metrics() }},
+        extracted_at
+    from unattributed
+)
+
+select
+    facts.*,
+    {{ is_provisional('facts.date_day', 'facts.extracted_at', "coalesce(accounts.time_zone, 'UTC')") }} as is_provisional
+from facts
+-- A left join: a fact never disappears for want of its account row (a test flags that instead).
+left join {{ ref('stg_ads__accounts') }} as accounts using (platform, account_id)
