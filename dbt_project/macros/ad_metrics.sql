@@ -85,3 +85,25 @@ select
 from ranked
 where spend_rank <= {{ var('top_n') }}
 {%- endmacro %}
+
+{# The daily fact summed to a grain (`keys` x day). #}
+{% macro summed_daily_facts(keys, where=none) -%}
+    select
+        {{ keys | join(', ') }},
+        date_day,
+        {{ summed_metrics() }},
+        bool_or(is_provisional) as is_provisional,
+        max(extracted_at) as extracted_at
+    from {{ ref('int_ads__daily_facts') }}
+    {% if where %}where {{ where }}{% endif %}
+    group by {{ keys | join(', ') }}, date_day
+{%- endmacro %}
+
+{# The columns every daily mart ends with, from a relation `rel` with the additive metrics. #}
+{% macro daily_mart_metrics(rel) -%}
+    {{ rel }}.date_day,
+    {{ additive_metrics() }},
+    {{ ratio_metrics() }},
+    {{ rel }}.is_provisional,
+    {{ rel }}.extracted_at
+{%- endmacro %}

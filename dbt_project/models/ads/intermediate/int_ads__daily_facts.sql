@@ -40,21 +40,15 @@ days_to_process as (
 ),
 {% endif %}
 
-ad_rows as (
-    select ad_metrics.*
-    from ad_metrics
+{% for rows, metrics in [('ad_rows', 'ad_metrics'), ('campaign_rows', 'campaign_metrics')] %}
+{{ rows }} as (
+    select {{ metrics }}.*
+    from {{ metrics }}
     {% if is_incremental() %}
     inner join days_to_process using (platform, account_id, date_day)
     {% endif %}
 ),
-
-campaign_rows as (
-    select campaign_metrics.*
-    from campaign_metrics
-    {% if is_incremental() %}
-    inner join days_to_process using (platform, account_id, date_day)
-    {% endif %}
-),
+{% endfor %}
 
 ads_per_campaign as (
     select

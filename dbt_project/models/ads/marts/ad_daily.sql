@@ -12,11 +12,7 @@ select
     facts.ad_id,
     ads.headline,
     ads.ad_status,
-    facts.date_day,
-    {{ additive_metrics() }},
-    {{ ratio_metrics() }},
-    facts.is_provisional,
-    facts.extracted_at
+    {{ daily_mart_metrics('facts') }}
 from {{ ref('int_ads__daily_facts') }} as facts
 left join {{ ref('stg_ads__accounts') }} as accounts using (platform, account_id)
 left join {{ ref('stg_ads__campaigns') }} as campaigns using (platform, account_id, campaign_id)
