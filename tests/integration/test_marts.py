@@ -24,8 +24,10 @@ def build_marts(**config):
     prepare_dbt_manifest()
     resources = {"dbt": defs.resources["dbt"], "database": defs.resources["database"]}
     run_config = {"ops": {"dbt_models": {"config": config}}}
-    assert materialize([dbt_models], resources=resources, instance=DagsterInstance.ephemeral(),
-                       run_config=run_config).success
+    result = materialize([dbt_models], resources=resources, instance=DagsterInstance.ephemeral(),
+                         run_config=run_config)
+    assert result.success
+    return result
 
 
 def query(db, sql) -> pd.DataFrame:
@@ -255,3 +257,28 @@ def test_top_n_marts_keep_five_per_parent_when_there_are_more(db, tmp_path):
         per_campaign = top["ad_groups"].groupby("campaign_id").size()
         per_group = top["ads"].groupby("ad_group_id").size()
         assert per_campaign.max() == 5 and per_group.max() == 5, (per_campaign, per_group)
+
+
+def test_dbt_tests_are_asset_checks_and_clicks_above_impressions_only_warn(db, tmp_path):
+    from dagster import AssetCheckSeverity, AssetKey
+
+    from orchestration.definitions import defs
+
+    check_keys = defs.resolve_asset_graph().asset_check_keys
+    checked = {key.asset_key for key in check_keys}
+    for model in ["int_ads__daily_facts", "ad_daily", "campaign_daily", "top_campaigns", "tickets_daily"]:
+        assert AssetKey(["analytics", model]) in checked, model
+
+    report = tmp_path / "clicks_above_impressions.csv"
+    report.write_text("Ad performance report\n\"September 1, 2026\"\n"
+                      "Day,Customer ID,Campaign,Ad group,Ad ID,Currency code,Impr.,Clicks,Cost,Conversions,Conv. value\n"
+                      "2026-09-01,999-000-1111,C1,G1,1,USD,10,12,3.00,1,9.00\n"
+                      "2026-09-01,999-000-1111,C1,G1,2,USD,100,5,2.00,0,0\n")
+    import_file(lambda: connect(db), report, load_mapping(MAPPINGS_DIR / "google_ads_ui.yml"))
+    result = build_marts()  # succeeds: flagged, not failed
+
+    ctr_checks = [e for e in result.get_asset_check_evaluations()
+                  if e.asset_key == AssetKey(["analytics", "ad_daily"]) and "ctr" in e.check_name]
+    assert len(ctr_checks) == 1 and not ctr_checks[0].passed
+    assert ctr_checks[0].severity == AssetCheckSeverity.WARN
+    assert query(db, "SELECT ctr FROM analytics.ad_daily WHERE ad_id LIKE '%1' AND account_id = '9990001111'")["ctr"][0] > 1
