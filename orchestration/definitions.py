@@ -6,6 +6,7 @@ from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
 from assets.ads import extract_ad_account
+from assets.checks import RAW_CHECKS
 from assets.dbt import dbt_models
 from assets.imports import import_dropped_files
 from assets.tickets import extract_tickets
@@ -24,6 +25,7 @@ from sensors.imports import drop_folder
 
 defs = Definitions(
     assets=[extract_ad_account, extract_tickets, import_dropped_files, dbt_models],
+    asset_checks=RAW_CHECKS,
     jobs=[extract_ads, import_files, refresh_tickets_and_marts],
     schedules=[ad_accounts_every_6_hours, marts_every_6_hours],
     sensors=[ad_account_registry, drop_folder],

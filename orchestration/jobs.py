@@ -30,10 +30,13 @@ import_files = define_asset_job(
     description="Import the files dropped in BURRY_DROP_DIR.",
 )
 
+# The raw ad tables are written by other runs (extract_ads, imports), but their blocking checks run
+# here again, before dbt: a blocking check only holds back downstream steps of its own run.
 refresh_tickets_and_marts = define_asset_job(
     "refresh_tickets_and_marts",
-    selection=AssetSelection.all() - AssetSelection.assets(extract_ad_account, import_dropped_files),
-    description="Extract tickets, then rebuild every dbt model and run its tests.",
+    selection=(AssetSelection.all() - AssetSelection.assets(extract_ad_account, import_dropped_files))
+    | AssetSelection.checks_for_assets(extract_ad_account),
+    description="Extract tickets, check the raw tables, then rebuild every dbt model and run its tests.",
 )
 
 

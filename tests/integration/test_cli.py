@@ -101,12 +101,23 @@ def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env
         deadline = time.monotonic() + 180
         assert wait_for(f"http://127.0.0.1:{api_port}/v1/health", deadline).json()["marts_ready"] is True
         wait_for(f"http://127.0.0.1:{ui_port}/server_info", deadline)
-        # The UI's GraphQL API sees the materialized marts.
-        query = '{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } } }'
+        # The UI's GraphQL API sees the materialized marts, and every check with its latest result.
+        query = ('{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } '
+                 'assetChecksOrError { ... on AssetChecks { checks { name blocking jobNames '
+                 'executionForLatestMaterialization { status } } } } } }')
         nodes = httpx.post(f"http://127.0.0.1:{ui_port}/graphql", json={"query": query}, timeout=30).json()
         materialized = {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"] if n["assetMaterializations"]}
         every_asset = {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"]}
         assert materialized == every_asset, f"not materialized: {every_asset - materialized}"
+        checks = {("/".join(n["assetKey"]["path"]), c["name"]): c for n in nodes["data"]["assetNodes"]
+                  for c in n["assetChecksOrError"].get("checks", [])}
+        raw_checks = {key: c for key, c in checks.items() if key[0].startswith("raw/")}
+        assert {key[0] for key in raw_checks} >= {"raw/ad_daily_metrics", "raw/campaign_daily_metrics", "raw/tickets"}
+        assert raw_checks["raw/ad_daily_metrics", "expectations"]["blocking"] is True
+        assert set(raw_checks["raw/ad_daily_metrics", "expectations"]["jobNames"]) >= {"extract_ads", "refresh_tickets_and_marts"}
+        assert raw_checks["raw/campaign_daily_metrics", "freshness"]["blocking"] is False
+        assert all(c["executionForLatestMaterialization"] for c in raw_checks.values()), raw_checks
+        assert any(key[0].startswith("analytics/") for key in checks), "dbt tests show as checks too"
         answer = httpx.post(
             f"http://127.0.0.1:{api_port}/v1/ask",
             json={"account_id": _first_account(db), "question": "What was total spend last 7 days?", "as_of": "2026-10-01"},
