@@ -8,7 +8,8 @@
   Incremental: each run deletes and re-inserts whole account-days: every day a load touched
   since the last build (with an overlap for loads still committing) plus the last `lookback_days`
   (the refresh's lookback, passed by Dagster). Replacing account-days, not merging row by row,
-  also removes rows that vanished from the source (an ad now reported under another ad group).
+  also removes rows that vanished from the source (an ad now reported under another ad group);
+  the pre-hook empties the lookback window first, so an account-day deleted from raw goes too.
   `dbt build --full-refresh` rebuilds it from scratch with identical results.
 #}
 {{ config(
@@ -16,6 +17,7 @@
     incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'date_day'],
     on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where date_day > current_date - {{ var('lookback_days') }} - 1{% endif %}",
     indexes=[{'columns': ['platform', 'account_id', 'date_day']}],
 ) }}
 
