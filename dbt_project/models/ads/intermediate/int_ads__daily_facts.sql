@@ -9,7 +9,8 @@
   since the last build (with an overlap for loads still committing) plus the last `lookback_days`
   (the refresh's lookback, passed by Dagster). Replacing account-days, not merging row by row,
   also removes rows that vanished from the source (an ad now reported under another ad group);
-  the pre-hook empties the lookback window first, so an account-day deleted from raw goes too.
+  the post-hook removes account-days in the lookback window that raw no longer has at all (a
+  pre-hook would lower max(extracted_at) and so reprocess everything).
   `dbt build --full-refresh` rebuilds it from scratch with identical results.
 #}
 {{ config(
@@ -17,11 +18,27 @@
     incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'date_day'],
     on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where date_day > current_date - {{ var('lookback_days') }} - 1{% endif %}",
+    post_hook="{% if is_incremental() %}{{ delete_vanished_account_days() }}{% endif %}",
     indexes=[{'columns': ['platform', 'account_id', 'date_day']}],
 ) }}
 
-with ad_metrics as (
+with
+{% if is_incremental() %}
+days_to_process as (
+    {#- From the staging models, not the CTEs below: a CTE referenced twice is materialized
+        whole (the full history, sorted on disk) instead of being filtered first. #}
+    {% set since -%}
+        extracted_at > (select coalesce(max(extracted_at), '-infinity') from {{ this }})
+            - interval '{{ var("load_overlap_hours") }} hours'
+        or date_day > current_date - {{ var('lookback_days') }} - 1
+    {%- endset %}
+    select platform, account_id, date_day from {{ ref('stg_ads__ad_daily_metrics') }} where {{ since }}
+    union
+    select platform, account_id, date_day from {{ ref('stg_ads__campaign_daily_metrics') }} where {{ since }}
+),
+{% endif %}
+
+ad_metrics as (
     select * from {{ ref('stg_ads__ad_daily_metrics') }}
 ),
 
@@ -29,25 +46,14 @@ campaign_metrics as (
     select * from {{ ref('stg_ads__campaign_daily_metrics') }}
 ),
 
-{% if is_incremental() %}
-days_to_process as (
-    {% set since -%}
-        extracted_at > (select coalesce(max(extracted_at), '-infinity') from {{ this }})
-            - interval '{{ var("load_overlap_hours") }} hours'
-        or date_day > current_date - {{ var('lookback_days') }} - 1
-    {%- endset %}
-    select platform, account_id, date_day from ad_metrics where {{ since }}
-    union
-    select platform, account_id, date_day from campaign_metrics where {{ since }}
-),
-{% endif %}
-
 {% for rows, metrics in [('ad_rows', 'ad_metrics'), ('campaign_rows', 'campaign_metrics')] %}
 {{ rows }} as (
     select {{ metrics }}.*
     from {{ metrics }}
     {% if is_incremental() %}
     inner join days_to_process using (platform, account_id, date_day)
+    -- Redundant, but it lets PostgreSQL drop the untouched history before the join, not after.
+    where {{ metrics }}.date_day >= (select min(date_day) from days_to_process)
     {% endif %}
 ),
 {% endfor %}
