@@ -56,17 +56,22 @@ with totals as (
         {{ summed_metrics() }},
         count(distinct date_day) filter (where is_provisional) as provisional_days
     from {{ ref('int_ads__window_facts') }}
-    where true
     {%- if ads_only %}
-        and grain = 'ad'
-    {%- endif %}
-    {%- if parent_model %}
-        and (platform, account_id, window_days, {{ parent_keys | join(', ') }}) in (
-            select platform, account_id, window_days, {{ parent_keys | join(', ') }} from {{ ref(parent_model) }}
-        )
+    where grain = 'ad'
     {%- endif %}
     group by {{ (window_keys + entity_keys) | join(', ') }}
     having sum(cost) > 0 or sum(impressions) > 0
+),
+
+-- Children of the top parents only. Filtered after summing, not before: a filter on the fact
+-- by the freshly built parent table gets a nested-loop plan that rescans each account's window.
+candidates as (
+    select * from totals
+    {%- if parent_model %}
+    where (platform, account_id, window_days, {{ parent_keys | join(', ') }}) in (
+        select platform, account_id, window_days, {{ parent_keys | join(', ') }} from {{ ref(parent_model) }}
+    )
+    {%- endif %}
 ),
 
 ranked as (
@@ -76,7 +81,7 @@ ranked as (
             partition by {{ (['platform', 'account_id', 'window_days'] + parent_keys) | join(', ') }}
             order by cost desc, clicks desc, impressions desc, {{ entity_keys | join(', ') }}
         ) as spend_rank
-    from totals
+    from candidates
 )
 
 select
@@ -106,4 +111,10 @@ where spend_rank <= {{ var('top_n') }}
     {{ ratio_metrics() }},
     {{ rel }}.is_provisional,
     {{ rel }}.extracted_at
+{%- endmacro %}
+
+{# Micros to the account currency: exact (micros have six decimals), typed numeric(20, 6) so sums
+   keep six decimals instead of PostgreSQL's twenty-odd digits of division scale. #}
+{% macro micros_to_currency(column) -%}
+    ({{ column }}::numeric / 1000000)::numeric(20, 6)
 {%- endmacro %}

@@ -8,7 +8,7 @@ select
     date as date_day,
     impressions,
     clicks,
-    cost_micros::numeric / 1000000 as cost,
+    {{ micros_to_currency("cost_micros") }} as cost,
     conversions,
     conversions_value as conversion_value,
     _extracted_at as extracted_at
