@@ -27,6 +27,7 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     args = ["build", "--vars", json.dumps({"lookback_days": config.days_lookback})]
     return args + ["--full-refresh"] if config.full_refresh else args
 
+
 class BurryDbtTranslator(DagsterDbtTranslator):
     """Sources keep dbt's default key (raw/<table>, matching the extract assets); models live
     under analytics/<model>, grouped by domain folder (models/ads, models/tickets)."""

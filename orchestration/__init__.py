@@ -1,0 +1,7 @@
+"""Burry's Dagster code location, CLI and settings."""
+
+import warnings
+
+# platformdirs (through Dagster) warns on every call when XDG_RUNTIME_DIR is unset (root shells,
+# CI); harmless. Every entry point (CLI, code location, notebooks, tests) imports this package.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")

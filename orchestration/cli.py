@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from datetime import date
 from pathlib import Path
 
@@ -300,8 +299,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # platformdirs warns on every call when XDG_RUNTIME_DIR is unset (root shells, CI); harmless.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     if os.environ.get("BURRY_LOG_LEVEL"):
         # Off by default: Dagster logs runs through its own handler, a root handler would repeat them.
         logging.basicConfig(level=os.environ["BURRY_LOG_LEVEL"])
