@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-import warnings
 from pathlib import Path
 
 import psycopg2
@@ -18,8 +17,6 @@ import pytest
 from orchestration import migrate
 from resources.database import DatabaseUrl
 from resources.embedded_postgres import EmbeddedPostgres
-
-warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 # Fixed demo window so every figure in the tests is reproducible.
 DEMO_END_DATE = "2026-09-30"
@@ -41,12 +38,13 @@ def pg_server():
     shutil.rmtree(base, ignore_errors=True)
 
 
-def create_database(admin_url: DatabaseUrl) -> DatabaseUrl:
+def create_database(admin_url: DatabaseUrl, template: DatabaseUrl | None = None) -> DatabaseUrl:
+    """A new empty database, or a copy of `template` (which must have no open connections)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     conn = psycopg2.connect(admin_url.libpq)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template.url.database}"' if template else ""))
     conn.close()
     return admin_url.with_database(name)
 

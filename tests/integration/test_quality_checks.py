@@ -4,8 +4,6 @@ One demo pipeline up to yesterday is built per module (so freshness passes too);
 breaks something gets its own copy of that database (CREATE DATABASE ... TEMPLATE).
 """
 
-import uuid
-
 import psycopg2
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance
@@ -45,12 +43,7 @@ def broken_db(fresh_build, pg_server, monkeypatch):
     """A copy of the fresh build for a test to break, selected through DATABASE_URL."""
     template, _ = fresh_build
     _, admin_url = pg_server
-    copy = admin_url.with_database(f"t_{uuid.uuid4().hex[:12]}")
-    conn = psycopg2.connect(admin_url.libpq)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{copy.url.database}" TEMPLATE "{template.url.database}"')
-    conn.close()
+    copy = create_database(admin_url, template=template)
     monkeypatch.setenv("DATABASE_URL", copy.libpq)
     yield copy
     drop_database(admin_url, copy)
