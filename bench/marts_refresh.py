@@ -1,0 +1,197 @@
+"""Benchmark: a 6-hourly incremental dbt build against a full refresh, on a scaled-up synthetic set.
+
+    .venv/bin/python bench/marts_refresh.py [--accounts 20] [--days 365] [--lookback 30]
+
+Writes deterministic synthetic raw rows (accounts x campaigns x ad groups x ads x days, with a
+Performance-Max-like campaign remainder) into a scratch database: a throwaway embedded PostgreSQL,
+or a scratch database on the server of DATABASE_URL when that is set. Then, through the same
+Dagster asset the schedules run (`dbt build`, tests included), in steady state (history
+backfilled three days ago, the window re-read by yesterday's refresh):
+  1. the first build (everything from scratch);
+  2. a 6-hourly refresh: the extract re-read the last `--lookback` days (their `_extracted_at`
+     moves to now, some clicks change), then the incremental build with that lookback;
+  3. the baseline: a full refresh over the same data.
+It prints wall time and the fact model's own time side by side, and checks that the incremental
+fact equals the full refresh's row for row.
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from orchestration import migrate  # noqa: E402
+from resources.database import DatabaseUrl  # noqa: E402
+from resources.embedded_postgres import EmbeddedPostgres  # noqa: E402
+
+CAMPAIGNS, AD_GROUPS, ADS = 10, 4, 3
+
+SYNTHETIC_RAW = """
+SELECT setseed(0.42);
+-- Steady state: history was backfilled three days ago, the last refresh re-read the window yesterday.
+CREATE FUNCTION pg_temp.extracted_at(day date, lookback int) RETURNS timestamptz LANGUAGE sql AS
+$$ SELECT now() - CASE WHEN day > current_date - 1 - lookback THEN interval '1 day' ELSE interval '3 days' END $$;
+CREATE TEMP TABLE bench_ads AS
+SELECT account_id, campaign_id, campaign_id || g AS ad_group_id, campaign_id || g || n AS ad_id
+FROM (SELECT (9000000000 + a)::text AS account_id, (9000000000 + a)::text || lpad(c::text, 2, '0') AS campaign_id
+      FROM generate_series(1, %(accounts)s) a, generate_series(1, %(campaigns)s) c) campaigns,
+     generate_series(1, %(groups)s) g, generate_series(1, %(ads)s) n;
+
+INSERT INTO raw.customers (platform, account_id, name, currency_code, time_zone, source)
+SELECT DISTINCT 'google_ads', account_id, 'Bench ' || account_id, 'USD', 'America/New_York', 'bench' FROM bench_ads;
+INSERT INTO raw.campaigns (platform, account_id, campaign_id, name, status, channel_type, source)
+SELECT DISTINCT 'google_ads', account_id, campaign_id, 'Campaign ' || campaign_id, 'ENABLED', 'SEARCH', 'bench'
+FROM bench_ads;
+INSERT INTO raw.ad_groups (platform, account_id, campaign_id, ad_group_id, name, status, source)
+SELECT DISTINCT 'google_ads', account_id, campaign_id, ad_group_id, 'Group ' || ad_group_id, 'ENABLED', 'bench'
+FROM bench_ads;
+INSERT INTO raw.ads (platform, account_id, ad_group_id, ad_id, ad_type, status, source)
+SELECT 'google_ads', account_id, ad_group_id, ad_id, 'RESPONSIVE_SEARCH_AD', 'ENABLED', 'bench' FROM bench_ads;
+
+INSERT INTO raw.ad_daily_metrics (platform, account_id, campaign_id, ad_group_id, ad_id, date, impressions, clicks,
+                                  cost_micros, conversions, conversions_value, source, _extracted_at)
+SELECT 'google_ads', account_id, campaign_id, ad_group_id, ad_id, day, impressions, clicks,
+       clicks * (200000 + (random() * 1800000)::bigint), round((clicks * random() * 0.1)::numeric, 2),
+       round((clicks * random() * 8)::numeric, 2), 'bench', pg_temp.extracted_at(day, %(lookback)s)
+FROM (SELECT b.*, day::date AS day, imp AS impressions, (imp * random() * 0.08)::bigint AS clicks
+      FROM bench_ads b, generate_series(current_date - %(days)s, current_date - 1, interval '1 day') day,
+           LATERAL (SELECT (100 + random() * 2000)::bigint AS imp) i) rows;
+
+-- Campaign totals are the ads' sums, plus a remainder the ads do not explain on every first campaign.
+INSERT INTO raw.campaign_daily_metrics (platform, account_id, campaign_id, date, impressions, clicks, cost_micros,
+                                        conversions, conversions_value, source, _extracted_at)
+SELECT platform, account_id, campaign_id, date, sum(impressions) + extra, sum(clicks), sum(cost_micros) + extra * 1000,
+       sum(conversions), sum(conversions_value), 'bench', pg_temp.extracted_at(date, %(lookback)s)
+FROM raw.ad_daily_metrics, LATERAL (SELECT CASE WHEN campaign_id LIKE '%%01' THEN 500 ELSE 0 END AS extra) e
+WHERE source = 'bench'
+GROUP BY platform, account_id, campaign_id, date, extra;
+ANALYZE;
+"""
+
+# What a 6-hourly extract does to the lookback window: re-reads (upserts) every row, some changed.
+REEXTRACT = """
+UPDATE raw.ad_daily_metrics SET _extracted_at = now(), clicks = clicks + (date > current_date - 3)::int
+WHERE date > current_date - 1 - %(lookback)s;
+UPDATE raw.campaign_daily_metrics c SET _extracted_at = now(), clicks = a.clicks
+FROM (SELECT account_id, campaign_id, date, sum(clicks) AS clicks FROM raw.ad_daily_metrics
+      WHERE date > current_date - 1 - %(lookback)s GROUP BY 1, 2, 3) a
+WHERE c.date > current_date - 1 - %(lookback)s
+  AND (c.account_id, c.campaign_id, c.date) = (a.account_id, a.campaign_id, a.date);
+"""
+
+FACT_FINGERPRINT = """
+SELECT count(*), md5(string_agg(f::text, '|' ORDER BY f::text))
+FROM (SELECT platform, account_id, campaign_id, ad_group_id, ad_id, date_day, grain, impressions, clicks, cost,
+             conversions, conversion_value, is_provisional
+      FROM analytics.int_ads__daily_facts) f
+"""
+
+
+def execute(url: DatabaseUrl, sql: str, params: dict | None = None):
+    with psycopg2.connect(url.libpq) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        result = cur.fetchall() if cur.description else None
+    conn.close()
+    return result
+
+
+def dbt_build(days_lookback: int, full_refresh: bool = False) -> tuple[float, float]:
+    """Wall seconds of the whole `dbt build` asset run, and dbt's own seconds for the fact model."""
+    from dagster import AssetKey, DagsterInstance, materialize
+
+    from assets.dbt import dbt_models
+    from orchestration.definitions import defs
+
+    config = {"days_lookback": days_lookback, "full_refresh": full_refresh}
+    run_config = {"ops": {"dbt_models": {"config": config}},
+                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):  # dbt's own log lines
+        result = materialize([dbt_models], resources={"dbt": defs.resources["dbt"], "database": defs.resources["database"]},
+                             instance=DagsterInstance.ephemeral(), raise_on_error=True, run_config=run_config)
+    wall = time.perf_counter() - started
+    fact = next(e for e in result.get_asset_materialization_events()
+                if e.asset_key == AssetKey(["analytics", "int_ads__daily_facts"]))
+    return wall, fact.materialization.metadata["Execution Duration"].value
+
+
+def scratch_database() -> tuple[DatabaseUrl, callable]:
+    """A new database on DATABASE_URL's server, else on a throwaway embedded server."""
+    external = os.environ.get("DATABASE_URL")
+    server = base = None
+    if external:
+        admin = DatabaseUrl.parse(external)
+    else:
+        base = Path(tempfile.mkdtemp(prefix="burry-b-", dir="/var/tmp"))
+        server = EmbeddedPostgres(base / "pg")
+        admin = server.start().with_database("postgres")
+    url = admin.with_database(f"bench_{uuid.uuid4().hex[:8]}")
+    conn = psycopg2.connect(admin.libpq)
+    conn.autocommit = True
+    conn.cursor().execute(f'CREATE DATABASE "{url.url.database}"')
+
+    def drop():
+        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{url.url.database}" WITH (FORCE)')
+        conn.close()
+        if server:
+            server.stop()
+            shutil.rmtree(base, ignore_errors=True)
+
+    return url, drop
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--lookback", type=int, default=30, help="days the 6-hourly refresh re-reads")
+    args = parser.parse_args()
+
+    from orchestration.dbt_project import prepare_dbt_manifest
+
+    url, drop = scratch_database()
+    try:
+        os.environ["DATABASE_URL"] = url.libpq
+        migrate.upgrade(url)
+        prepare_dbt_manifest()
+        started = time.perf_counter()
+        execute(url, SYNTHETIC_RAW, {"accounts": args.accounts, "campaigns": CAMPAIGNS, "groups": AD_GROUPS,
+                                     "ads": ADS, "days": args.days, "lookback": args.lookback})
+        (ad_rows,), = execute(url, "SELECT count(*) FROM raw.ad_daily_metrics")
+        print(f"synthetic raw: {args.accounts} accounts x {CAMPAIGNS * AD_GROUPS * ADS} ads x {args.days} days = "
+              f"{ad_rows:,} ad rows ({time.perf_counter() - started:.1f} s)", flush=True)
+
+        print("dbt build: first build ...", flush=True)
+        first_wall, first_fact = dbt_build(args.lookback)
+        execute(url, REEXTRACT, {"lookback": args.lookback})
+        print("dbt build: incremental after a re-extract ...", flush=True)
+        incremental_wall, incremental_fact = dbt_build(args.lookback)
+        incremental = execute(url, FACT_FINGERPRINT)[0]
+        print("dbt build: full refresh ...", flush=True)
+        full_wall, full_fact = dbt_build(args.lookback, full_refresh=True)
+        full = execute(url, FACT_FINGERPRINT)[0]
+    finally:
+        drop()
+
+    print(f"\n{'dbt build':<38} {'wall s':>8} {'fact model s':>13}")
+    print(f"{'first build (from scratch)':<38} {first_wall:>8.1f} {first_fact:>13.1f}")
+    print(f"{'baseline: full refresh':<38} {full_wall:>8.1f} {full_fact:>13.1f}")
+    print(f"{f'incremental, {args.lookback}-day lookback':<38} {incremental_wall:>8.1f} {incremental_fact:>13.1f}")
+    print(f"{'incremental vs full refresh':<38} {full_wall / incremental_wall:>7.1f}x {full_fact / incremental_fact:>12.1f}x")
+    same = incremental == full
+    print(f"\nfact rows {full[0]:,}; incremental equals full refresh: {'yes' if same else 'NO'}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
