@@ -25,6 +25,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import psycopg2
 
@@ -125,7 +126,7 @@ def dbt_build(days_lookback: int, full_refresh: bool = False) -> tuple[float, fl
     return wall, fact.materialization.metadata["Execution Duration"].value
 
 
-def scratch_database() -> tuple[DatabaseUrl, callable]:
+def scratch_database() -> tuple[DatabaseUrl, Callable[[], None]]:
     """A new database on DATABASE_URL's server, else on a throwaway embedded server."""
     external = os.environ.get("DATABASE_URL")
     server = base = None
