@@ -3,8 +3,9 @@
   `where: __reprocessed_periods__`, set for models/ads/marts in dbt_project.yml). The views are
   the same SQL over every day of the fact, so a fault in their logic (a dimension join fanning
   out, a wrong ratio) shows in recent periods as in old ones; the fact's own tests keep checking
-  every row of history (days imported late, outside the window, included). Without this, each test re-aggregated the whole history on every
-  6-hourly run (bench/marts_refresh.py). A full refresh tests everything.
+  every row of history (days imported late, outside the window, included). Without this, each
+  test re-aggregated the whole history on every 6-hourly run (bench/marts_refresh.py). A full
+  refresh tests everything.
   Overrides dbt's default__get_where_subquery (the documented hook for custom `where` logic).
 #}
 {% macro default__get_where_subquery(relation) -%}

@@ -30,7 +30,7 @@ days_to_process as (
     {% set since -%}
         extracted_at > (select coalesce(max(extracted_at), '-infinity') from {{ this }})
             - interval '{{ var("load_overlap_hours") }} hours'
-        or date_day > current_date - {{ var('lookback_days') }} - 1
+        or date_day > {{ lookback_boundary() }}
     {%- endset %}
     select platform, account_id, date_day from {{ ref('stg_ads__ad_daily_metrics') }} where {{ since }}
     union
