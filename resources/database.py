@@ -1,68 +1,26 @@
-"""The one PostgreSQL every part of Burry uses, and the URL forms each client needs.
+"""The one PostgreSQL every part of Burry uses: which server, and connections to it.
 
-The same server is reached by SQLAlchemy (Alembic, Dagster storage), psycopg2 (loaders, the ask
-service) and dbt (which wants host/port/user/... fields, with a socket directory as `host`).
-`DatabaseUrl` derives all of them from one URL so they can never disagree.
+DATABASE_URL when set, else the embedded server (resources/embedded_postgres.py). The URL forms
+each client needs come from `resources.database_url.DatabaseUrl`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 import psycopg2
 import psycopg2.extensions
 from dagster import ConfigurableResource
-from sqlalchemy.engine import URL, make_url
+from pydantic import Field
 
-from orchestration import settings
+from resources import settings
+from resources.database_url import DatabaseUrl
+from resources.embedded_postgres import EmbeddedPostgres
 
 
 class DatabaseNotConfigured(RuntimeError):
     pass
-
-
-@dataclass(frozen=True)
-class DatabaseUrl:
-    url: URL
-
-    @classmethod
-    def parse(cls, raw: str) -> "DatabaseUrl":
-        url = make_url(raw)
-        if url.get_backend_name() != "postgresql":
-            raise ValueError(f"Burry needs PostgreSQL, got a {url.get_backend_name()!r} URL")
-        return cls(url)
-
-    @property
-    def sqlalchemy(self) -> str:
-        # psycopg2, not psycopg 3: dagster-postgres's NOTIFY-based watchers break on psycopg 3.
-        return self.url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-
-    @property
-    def libpq(self) -> str:
-        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-    @property
-    def host(self) -> str:
-        # A Unix-socket URL carries the socket directory as ?host=/dir.
-        return str(self.url.query.get("host") or self.url.host or "localhost")
-
-    def dbt_env(self) -> dict[str, str]:
-        """Fields for dbt_project/profiles.yml (dbt takes the socket directory as `host`)."""
-        return {
-            "BURRY_DB_HOST": self.host,
-            "BURRY_DB_PORT": str(self.url.port or 5432),
-            "BURRY_DB_USER": self.url.username or "postgres",
-            "BURRY_DB_PASSWORD": self.url.password or "",
-            "BURRY_DB_NAME": self.url.database or "postgres",
-        }
-
-    def redacted(self) -> str:
-        return self.url.set(drivername="postgresql").render_as_string(hide_password=True)
-
-    def with_database(self, name: str) -> "DatabaseUrl":
-        return DatabaseUrl(self.url.set(database=name))
 
 
 def resolve_database_url() -> DatabaseUrl:
@@ -70,8 +28,6 @@ def resolve_database_url() -> DatabaseUrl:
     external = settings.external_database_url()
     if external:
         return DatabaseUrl.parse(external)
-    from resources.embedded_postgres import EmbeddedPostgres
-
     server = EmbeddedPostgres(settings.pg_data_dir())
     url = server.url()
     if url is None:
@@ -94,10 +50,16 @@ def connect(url: DatabaseUrl) -> Iterator[psycopg2.extensions.connection]:
 
 
 class PostgresResource(ConfigurableResource):
-    """Dagster's handle on the database. No URL in run config: secrets stay in the environment."""
+    """Dagster's handle on the database. Bound without a URL in definitions.py: it resolves
+    DATABASE_URL or the embedded server when used, so no secret sits in the resource's config."""
+
+    url: str | None = Field(
+        default=None,
+        description="A fixed libpq URL, for tools such as benchmarks; unset: DATABASE_URL or the embedded server.",
+    )
 
     def database_url(self) -> DatabaseUrl:
-        return resolve_database_url()
+        return DatabaseUrl.parse(self.url) if self.url else resolve_database_url()
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[psycopg2.extensions.connection]:

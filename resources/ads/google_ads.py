@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 import grpc
 import tenacity
 
+from resources.ids import GOOGLE_ADS, normalize_account_id
+
 log = logging.getLogger(__name__)
 
 # The one place the Google Ads API version is pinned (google-ads 34 supports v23-v26).
 API_VERSION = "v26"
-PLATFORM = "google_ads"
+PLATFORM = GOOGLE_ADS
 SOURCE = "google_ads_api"
 
 TRANSIENT_CODES = {
@@ -58,11 +60,6 @@ AD_METRICS_QUERY = f"""
     SELECT campaign.id, ad_group.id, ad_group_ad.ad.id, segments.date, {METRICS}
     FROM ad_group_ad
     WHERE segments.date BETWEEN '{{start}}' AND '{{end}}'"""
-
-
-def normalize_customer_id(customer_id: str) -> str:
-    """The UI shows 123-456-7890; the API, and Burry, use 1234567890."""
-    return customer_id.replace("-", "").strip()
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -128,10 +125,17 @@ class GoogleAdsSource:
     platform = PLATFORM
     source = SOURCE
 
-    def __init__(self, client, customer_ids: list[str], history_days: int = 90, max_attempts: int = 5,
-                 backoff_initial: float = 1.0, backoff_max: float = 30.0):
+    def __init__(
+        self,
+        client,
+        customer_ids: list[str],
+        history_days: int = 90,
+        max_attempts: int = 5,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 30.0,
+    ):
         self.client = client
-        self.customer_ids = [normalize_customer_id(cid) for cid in customer_ids]
+        self.customer_ids = [normalize_account_id(PLATFORM, cid) for cid in customer_ids]
         self.history_days = history_days
         self.retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_transient),
@@ -144,8 +148,11 @@ class GoogleAdsSource:
 
     @staticmethod
     def _log_retry(state: tenacity.RetryCallState) -> None:
-        log.warning("Google Ads call failed (%s); retry %d", describe_error(state.outcome.exception()),
-                    state.attempt_number)
+        # before_sleep runs only after a failed attempt, so there is an outcome holding its exception.
+        assert state.outcome is not None
+        error = state.outcome.exception()
+        assert error is not None
+        log.warning("Google Ads call failed (%s); retry %d", describe_error(error), state.attempt_number)
 
     def search(self, customer_id: str, query: str) -> list:
         """All rows of a GAQL query. A stream that fails midway is retried whole, so a retry
@@ -170,8 +177,9 @@ class GoogleAdsSource:
     def accounts(self) -> list[dict]:
         # Only ids: names and currencies are read per account, so one unreachable account
         # cannot stop the others from being registered.
-        return [{"account_id": cid, "name": None, "currency_code": None, "time_zone": None}
-                for cid in self.customer_ids]
+        return [
+            {"account_id": cid, "name": None, "currency_code": None, "time_zone": None} for cid in self.customer_ids
+        ]
 
     def customer(self, account_id: str) -> dict:
         if account_id not in self._customers:
@@ -179,8 +187,12 @@ class GoogleAdsSource:
             if not rows:
                 raise GoogleAdsError(f"customer {account_id}: the API returned no customer row")
             c = rows[0].customer
-            self._customers[account_id] = {"account_id": str(c.id), "name": c.descriptive_name,
-                                           "currency_code": c.currency_code, "time_zone": c.time_zone}
+            self._customers[account_id] = {
+                "account_id": str(c.id),
+                "name": c.descriptive_name,
+                "currency_code": c.currency_code,
+                "time_zone": c.time_zone,
+            }
         return self._customers[account_id]
 
     def date_range(self, account_id: str) -> tuple[date, date]:
@@ -190,16 +202,27 @@ class GoogleAdsSource:
 
     def campaigns(self, account_id: str) -> list[dict]:
         return [
-            {"account_id": account_id, "campaign_id": str(r.campaign.id), "name": r.campaign.name,
-             "status": r.campaign.status.name, "channel_type": r.campaign.advertising_channel_type.name,
-             "start_date": _day(r.campaign.start_date_time), "end_date": _day(r.campaign.end_date_time)}
+            {
+                "account_id": account_id,
+                "campaign_id": str(r.campaign.id),
+                "name": r.campaign.name,
+                "status": r.campaign.status.name,
+                "channel_type": r.campaign.advertising_channel_type.name,
+                "start_date": _day(r.campaign.start_date_time),
+                "end_date": _day(r.campaign.end_date_time),
+            }
             for r in self._search(account_id, CAMPAIGNS_QUERY)
         ]
 
     def ad_groups(self, account_id: str) -> list[dict]:
         return [
-            {"account_id": account_id, "campaign_id": str(r.campaign.id), "ad_group_id": str(r.ad_group.id),
-             "name": r.ad_group.name, "status": r.ad_group.status.name}
+            {
+                "account_id": account_id,
+                "campaign_id": str(r.campaign.id),
+                "ad_group_id": str(r.ad_group.id),
+                "name": r.ad_group.name,
+                "status": r.ad_group.status.name,
+            }
             for r in self._search(account_id, AD_GROUPS_QUERY)
         ]
 
@@ -208,42 +231,51 @@ class GoogleAdsSource:
         for r in self._search(account_id, ADS_QUERY):
             ad = r.ad_group_ad.ad
             rsa = ad.responsive_search_ad
-            rows.append({
-                "account_id": account_id, "ad_group_id": str(r.ad_group.id), "ad_id": str(ad.id),
-                "ad_type": ad.type_.name, "headlines": [h.text for h in rsa.headlines],
-                "descriptions": [d.text for d in rsa.descriptions],
-                "final_url": ad.final_urls[0] if ad.final_urls else None, "status": r.ad_group_ad.status.name,
-            })
+            rows.append(
+                {
+                    "account_id": account_id,
+                    "ad_group_id": str(r.ad_group.id),
+                    "ad_id": str(ad.id),
+                    "ad_type": ad.type_.name,
+                    "headlines": [h.text for h in rsa.headlines],
+                    "descriptions": [d.text for d in rsa.descriptions],
+                    "final_url": ad.final_urls[0] if ad.final_urls else None,
+                    "status": r.ad_group_ad.status.name,
+                }
+            )
         return rows
 
     def campaign_daily_metrics(self, account_id: str, start: date, end: date) -> list[dict]:
         query = CAMPAIGN_METRICS_QUERY.format(start=start.isoformat(), end=end.isoformat())
         return [
-            {"account_id": account_id, "campaign_id": str(r.campaign.id), "date": _day(r.segments.date),
-             **_metrics(r)}
+            {"account_id": account_id, "campaign_id": str(r.campaign.id), "date": _day(r.segments.date), **_metrics(r)}
             for r in self._search(account_id, query)
         ]
 
     def ad_daily_metrics(self, account_id: str, start: date, end: date) -> list[dict]:
         query = AD_METRICS_QUERY.format(start=start.isoformat(), end=end.isoformat())
         return [
-            {"account_id": account_id, "campaign_id": str(r.campaign.id), "ad_group_id": str(r.ad_group.id),
-             "ad_id": str(r.ad_group_ad.ad.id), "date": _day(r.segments.date), **_metrics(r)}
+            {
+                "account_id": account_id,
+                "campaign_id": str(r.campaign.id),
+                "ad_group_id": str(r.ad_group.id),
+                "ad_id": str(r.ad_group_ad.ad.id),
+                "date": _day(r.segments.date),
+                **_metrics(r),
+            }
             for r in self._search(account_id, query)
         ]
 
 
-def client_from_environment(endpoint: str | None = None):
-    """A client from the library's own configuration: GOOGLE_ADS_* variables or google-ads.yaml."""
-    import os
-
+def client_from_settings(credentials: dict[str, str], endpoint: str | None = None):
+    """A client from the library's own configuration keys: `credentials` are the GOOGLE_ADS_*
+    variables (resources.settings.google_ads_credentials), or name a google-ads.yaml."""
     from google.ads.googleads.client import GoogleAdsClient
 
-    if os.environ.get("GOOGLE_ADS_DEVELOPER_TOKEN"):
-        os.environ.setdefault("GOOGLE_ADS_USE_PROTO_PLUS", "true")
-        client = GoogleAdsClient.load_from_env(version=API_VERSION)
-    elif os.environ.get("GOOGLE_ADS_CONFIGURATION_FILE_PATH"):
-        client = GoogleAdsClient.load_from_storage(os.environ["GOOGLE_ADS_CONFIGURATION_FILE_PATH"], version=API_VERSION)
+    if credentials.get("developer_token"):
+        client = GoogleAdsClient.load_from_dict({"use_proto_plus": True, **credentials}, version=API_VERSION)
+    elif credentials.get("configuration_file_path"):
+        client = GoogleAdsClient.load_from_storage(credentials["configuration_file_path"], version=API_VERSION)
     else:
         raise GoogleAdsError(
             "No Google Ads credentials: set GOOGLE_ADS_DEVELOPER_TOKEN, GOOGLE_ADS_CLIENT_ID, "
