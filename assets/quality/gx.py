@@ -1,6 +1,7 @@
 """Great Expectations suites on the raw extracts, and what a validation found, as plain data.
 
-Plain Python over the database URL, tested directly; `assets/checks.py` turns each suite into a
+Plain Python over the database URL, tested directly; the suites live beside their domain's assets
+(assets/ads/quality.py, assets/tickets/quality.py) and `assets/quality/checks.py` turns each into a
 Dagster asset check. Every suite is validated by GX against PostgreSQL itself (an ephemeral GX
 context, no GX project on disk): the schema on the table, the values on a query that adds what a
 row cannot say by itself (the account's time zone, how far a date is from the account's local
@@ -12,28 +13,16 @@ so loading the Dagster code location stays fast.
 
 import json
 import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
-from resources.database import DatabaseUrl
+from resources.database_url import DatabaseUrl
+from resources.raw_schema import RawTable
 
-# Dates before this are a parsing or source error, not history.
-EARLIEST_DATE = "2000-01-01"
-# A metrics day may be the account's local today (partial) or, with a day of slack for clock and
-# API edges, tomorrow; anything later is in the future.
-MAX_DAYS_AFTER_LOCAL_TODAY = 1
-# Freshness (warnings): extracts run every 6 hours and read through the account's local today.
-MAX_DAYS_BEHIND_LOCAL_TODAY = 2
-MAX_HOURS_SINCE_EXTRACTED = 12  # one missed 6-hourly extract still passes; two do not
-# Ticket timestamps: an hour of slack for clocks.
-MAX_HOURS_CREATED_AFTER_NOW = 1
-CANONICAL_PRIORITIES = ("urgent", "high", "normal", "low")
 # Unexpected rows kept per expectation (GX's partial_unexpected_count).
 SAMPLE_SIZE = 20
-
-TEXT, DATE, BIGINT, NUMERIC, JSONB = "TEXT", "DATE", "BIGINT", "NUMERIC", "JSONB"
-TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"  # as GX reports PostgreSQL's timestamptz
 
 
 def sql_literal(value: str) -> str:
@@ -48,7 +37,9 @@ class AccountScope:
     account_id: str
 
     def where(self, alias: str = "t") -> str:
-        return f"{alias}.platform = {sql_literal(self.platform)} AND {alias}.account_id = {sql_literal(self.account_id)}"
+        return (
+            f"{alias}.platform = {sql_literal(self.platform)} AND {alias}.account_id = {sql_literal(self.account_id)}"
+        )
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.account_id}"
@@ -222,8 +213,9 @@ class GxSession:
         asset = self.source.add_table_asset(name=self._name(suite, "schema"), table_name=suite.table, schema_name="raw")
         return self._validate(asset, f"{suite.relation} schema", expectations, ())
 
-    def value_outcomes(self, suite: Suite, scope: AccountScope | None,
-                       only: set[str] | None = None) -> list[ExpectationOutcome]:
+    def value_outcomes(
+        self, suite: Suite, scope: AccountScope | None, only: set[str] | None = None
+    ) -> list[ExpectationOutcome]:
         expectations = suite.expectations(self.gx.expectations)
         if only is not None:
             expectations = [e for e in expectations if expectation_label(e.configuration) in only]
@@ -250,7 +242,9 @@ class GxSession:
         if failed_values and outcome.scope is None and suite.account_scoped and suite.breakdown_by_account:
             try:
                 for account in self.accounts_in(suite):
-                    failing = [o.expectation for o in self.value_outcomes(suite, account, failed_values) if not o.passed]
+                    failing = [
+                        o.expectation for o in self.value_outcomes(suite, account, failed_values) if not o.passed
+                    ]
                     if failing:
                         outcome.accounts[str(account)] = failing
             except Exception as exc:  # noqa: BLE001 - the breakdown is a courtesy; the failure stands
@@ -272,11 +266,16 @@ def gx_session(url: DatabaseUrl) -> Iterator[GxSession]:
     )
 
     # In memory, no docs site, no progress bars on stderr.
-    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-                               progress_bars=ProgressBarsConfig(globally=False))
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    connection_string = url.url.set(drivername="postgresql+psycopg2").update_query_dict(
-        {"application_name": APPLICATION_NAME}).render_as_string(hide_password=False)
+    connection_string = (
+        url.url.set(drivername="postgresql+psycopg2")
+        .update_query_dict({"application_name": APPLICATION_NAME})
+        .render_as_string(hide_password=False)
+    )
     with warnings.catch_warnings():
         # "a more specific PostgresDatasource may be more appropriate": add_postgres rejects the
         # embedded server's socket URL, add_sql takes it.
@@ -287,10 +286,12 @@ def gx_session(url: DatabaseUrl) -> Iterator[GxSession]:
         finally:
             # The datasource and its execution engine each hold a pool: close both, or idle
             # connections pile up (one context per check run).
-            if getattr(source, "_execution_engine", None) is not None:
-                source._execution_engine.close()
-            if getattr(source, "_engine", None) is not None:
-                source._engine.dispose()
+            execution_engine = getattr(source, "_execution_engine", None)
+            if execution_engine is not None:
+                execution_engine.close()
+            engine = getattr(source, "_engine", None)
+            if engine is not None:
+                engine.dispose()
 
 
 def validate(url: DatabaseUrl, suites: Sequence[Suite], scope: AccountScope | None = None) -> list[SuiteOutcome]:
@@ -298,168 +299,30 @@ def validate(url: DatabaseUrl, suites: Sequence[Suite], scope: AccountScope | No
         return [session.validate(suite, scope) for suite in suites]
 
 
-# -- the suites ---------------------------------------------------------------------------------
-def _not_null(E, *columns: str) -> list:
+# -- building blocks of suites -------------------------------------------------------------------
+def not_null(E, *columns: str) -> list:
     return [E.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
 
 
-def _keys(E, key: tuple[str, ...]) -> list:
-    return _not_null(E, *key) + [E.ExpectCompoundColumnsToBeUnique(column_list=list(key))]
+def keys(E, key: tuple[str, ...]) -> list:
+    return not_null(E, *key) + [E.ExpectCompoundColumnsToBeUnique(column_list=list(key))]
 
 
-# The account's time zone: NULL when the account is missing from raw.customers (the marts' inner
-# join would drop its rows). A zone PostgreSQL does not know fails the query, and with it every
-# expectation, with PostgreSQL's message; the customers suite names the account.
-ACCOUNT_ZONE_JOIN = """
-LEFT JOIN raw.customers AS c ON c.platform = t.platform AND c.account_id = t.account_id"""
-
-METRICS = ("impressions", "clicks", "cost_micros", "conversions", "conversions_value")
-METRIC_TYPES = {"impressions": BIGINT, "clicks": BIGINT, "cost_micros": BIGINT,
-                "conversions": NUMERIC, "conversions_value": NUMERIC}
-
-
-def _metrics_suite(table: str, ids: tuple[str, ...], key: tuple[str, ...], grain: str) -> Suite:
-    """`ids`: every id column a row needs; `key`: the natural key, which names unexpected rows.
-
-    No uniqueness expectation: the key is the table's primary key, and GX checks uniqueness by
-    joining the table to its own grouped copy, the slowest query of the suite by far (~1 s per
-    account on a freshly loaded table that PostgreSQL has not analyzed yet)."""
-
-    def expectations(E) -> list:
-        return [
-            *_not_null(E, *ids, "date"),
-            *(E.ExpectColumnValuesToBeBetween(column=m, min_value=0) for m in METRICS),
-            E.ExpectColumnValuesToBeBetween(column="date", min_value=EARLIEST_DATE),
-            E.ExpectColumnValuesToBeBetween(column="days_after_local_today", max_value=MAX_DAYS_AFTER_LOCAL_TODAY),
-            E.ExpectColumnValuesToNotBeNull(column="account_time_zone"),
-        ]
-
+def dimension_suite(
+    table: RawTable, extra=lambda E: [], query: str | None = None, account_scoped: bool = True
+) -> Suite:
+    """A dimension table's suite: every contract column with its type, natural key not null and unique."""
     return Suite(
-        table=table,
+        table=table.name,
         check_name="expectations",
         blocking=True,
         description=(
-            f"Great Expectations on the {grain} metrics: columns and types, natural key not null, "
-            "impressions/clicks/cost_micros/conversions/conversions_value >= 0, date from "
-            f"{EARLIEST_DATE} to the account's local today + {MAX_DAYS_AFTER_LOCAL_TODAY}, account known "
-            "with a valid time zone. Blocking: marts are not built from rows that fail."
+            f"Great Expectations: columns and types, natural key ({', '.join(table.key)}) not null and unique. "
+            "Blocking."
         ),
-        columns={**{c: TEXT for c in ids}, "date": DATE, **METRIC_TYPES, "source": TEXT, "_extracted_at": TIMESTAMPTZ},
-        query=f"""
-SELECT t.*, c.time_zone AS account_time_zone,
-       t.date - (now() AT TIME ZONE c.time_zone)::date AS days_after_local_today
-FROM raw.{table} AS t{ACCOUNT_ZONE_JOIN}
-WHERE {{scope}}""",
-        expectations=expectations,
-        row_id=key,
+        columns=table.column_types,
+        query=query or f"SELECT t.* FROM {table.qualified} AS t WHERE {{scope}}",
+        expectations=lambda E: [*keys(E, table.key), *extra(E)],
+        row_id=table.key,
+        account_scoped=account_scoped,
     )
-
-
-def _dimension_suite(table: str, key: tuple[str, ...], columns: Mapping[str, str], extra=lambda E: [],
-                     query: str | None = None) -> Suite:
-    return Suite(
-        table=table,
-        check_name="expectations",
-        blocking=True,
-        description=f"Great Expectations: columns and types, natural key ({', '.join(key)}) not null and unique. Blocking.",
-        columns={**{c: TEXT for c in key}, **columns, "source": TEXT, "_loaded_at": TIMESTAMPTZ},
-        query=query or f"SELECT t.* FROM raw.{table} AS t WHERE {{scope}}",
-        expectations=lambda E: [*_keys(E, key), *extra(E)],
-        row_id=key,
-    )
-
-
-CUSTOMERS = _dimension_suite(
-    "customers", ("platform", "account_id"), {"currency_code": TEXT, "time_zone": TEXT},
-    extra=lambda E: [
-        E.ExpectColumnValuesToMatchRegex(column="currency_code", regex="^[A-Z]{3}$"),
-        E.ExpectColumnValuesToNotBeNull(column="valid_time_zone"),
-    ],
-    query="""
-SELECT t.*, z.name AS valid_time_zone
-FROM raw.customers AS t LEFT JOIN pg_timezone_names AS z ON z.name = t.time_zone
-WHERE {scope}""",
-)
-CAMPAIGNS = _dimension_suite("campaigns", ("platform", "account_id", "campaign_id"),
-                             {"status": TEXT, "channel_type": TEXT, "start_date": DATE, "end_date": DATE})
-AD_GROUPS = _dimension_suite("ad_groups", ("platform", "account_id", "ad_group_id"), {"campaign_id": TEXT})
-ADS = _dimension_suite("ads", ("platform", "account_id", "ad_group_id", "ad_id"),
-                       {"headlines": JSONB, "descriptions": JSONB, "final_url": TEXT, "status": TEXT})
-AD_DAILY_METRICS = _metrics_suite(
-    "ad_daily_metrics", ("platform", "account_id", "campaign_id", "ad_group_id", "ad_id"),
-    ("platform", "account_id", "ad_group_id", "ad_id", "date"), "ad-grain")
-CAMPAIGN_DAILY_METRICS = _metrics_suite(
-    "campaign_daily_metrics", ("platform", "account_id", "campaign_id"),
-    ("platform", "account_id", "campaign_id", "date"), "campaign-grain")
-
-CAMPAIGN_METRICS_FRESHNESS = Suite(
-    table="campaign_daily_metrics",
-    check_name="freshness",
-    blocking=False,
-    description=(
-        "Warning only. Every account the pipeline extracts has campaign metrics up to at most "
-        f"{MAX_DAYS_BEHIND_LOCAL_TODAY} days before its local today, extracted within the last "
-        f"{MAX_HOURS_SINCE_EXTRACTED} hours. Stale data is still correct data (and an account without "
-        "spend has no new rows), so this warns instead of blocking the marts."
-    ),
-    columns={},
-    query=f"""
-SELECT t.platform, t.account_id, c.time_zone AS account_time_zone,
-       max(m.date) AS latest_date,
-       (now() AT TIME ZONE c.time_zone)::date - max(m.date) AS days_behind_local_today,
-       round(extract(epoch FROM now() - max(m._extracted_at))::numeric / 3600, 1) AS hours_since_extracted
-FROM app.ad_accounts AS t{ACCOUNT_ZONE_JOIN}
-LEFT JOIN raw.campaign_daily_metrics AS m ON m.platform = t.platform AND m.account_id = t.account_id
-WHERE t.is_active AND t.last_refreshed_at IS NOT NULL AND {{scope}}
-GROUP BY t.platform, t.account_id, c.time_zone""",
-    expectations=lambda E: [
-        E.ExpectColumnValuesToNotBeNull(column="latest_date"),
-        E.ExpectColumnValuesToBeBetween(column="days_behind_local_today", max_value=MAX_DAYS_BEHIND_LOCAL_TODAY),
-        E.ExpectColumnValuesToBeBetween(column="hours_since_extracted", max_value=MAX_HOURS_SINCE_EXTRACTED),
-    ],
-    row_id=("platform", "account_id"),
-    breakdown_by_account=False,  # one row per account already
-)
-
-TICKETS = Suite(
-    table="tickets",
-    check_name="expectations",
-    blocking=True,
-    description=(
-        "Great Expectations on tickets: columns and types, (source, ticket_id) not null and unique, "
-        f"priority in {', '.join(CANONICAL_PRIORITIES)}, first response and resolution not before "
-        "creation, resolution not before first response, creation not in the future. Blocking."
-    ),
-    columns={"source": TEXT, "ticket_id": TEXT, "priority": TEXT, "status": TEXT, "channel": TEXT,
-             "created_at": TIMESTAMPTZ, "first_response_at": TIMESTAMPTZ, "resolved_at": TIMESTAMPTZ},
-    query="""
-SELECT t.*, round(extract(epoch FROM t.created_at - now())::numeric / 3600, 1) AS hours_created_after_now
-FROM raw.tickets AS t WHERE {scope}""",
-    expectations=lambda E: [
-        *_keys(E, ("source", "ticket_id")),
-        E.ExpectColumnValuesToBeInSet(column="priority", value_set=list(CANONICAL_PRIORITIES)),
-        *(E.ExpectColumnPairValuesAToBeGreaterThanB(column_A=a, column_B=b, or_equal=True,
-                                                    ignore_row_if="either_value_is_missing")
-          for a, b in (("first_response_at", "created_at"), ("resolved_at", "created_at"),
-                       ("resolved_at", "first_response_at"))),
-        E.ExpectColumnValuesToBeBetween(column="hours_created_after_now", max_value=MAX_HOURS_CREATED_AFTER_NOW),
-    ],
-    row_id=("source", "ticket_id"),
-    account_scoped=False,
-)
-TICKET_COMMENTS = Suite(
-    table="ticket_comments",
-    check_name="expectations",
-    blocking=True,
-    description="Great Expectations on ticket comments: columns and types, key not null and unique. Blocking.",
-    columns={"source": TEXT, "ticket_id": TEXT, "comment_id": TEXT, "created_at": TIMESTAMPTZ},
-    query="SELECT t.* FROM raw.ticket_comments AS t WHERE {scope}",
-    expectations=lambda E: [*_keys(E, ("source", "ticket_id", "comment_id")),
-                            E.ExpectColumnValuesToNotBeNull(column="created_at")],
-    row_id=("source", "ticket_id", "comment_id"),
-    account_scoped=False,
-)
-
-AD_SUITES = (CUSTOMERS, CAMPAIGNS, AD_GROUPS, ADS, AD_DAILY_METRICS, CAMPAIGN_DAILY_METRICS,
-             CAMPAIGN_METRICS_FRESHNESS)
-TICKET_SUITES = (TICKETS, TICKET_COMMENTS)
