@@ -1,4 +1,4 @@
-"""Burry's Dagster code location, CLI and settings."""
+"""The roof: Burry's Dagster code location (definitions, jobs, schedules), refresh runs and the CLI."""
 
 import warnings
 

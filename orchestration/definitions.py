@@ -1,39 +1,57 @@
-"""The one Dagster code location: `dagster dev` in the repo root loads it via workspace.yaml."""
+"""The one Dagster code location: `dagster dev` in the repo root loads it via workspace.yaml.
 
-import os
+Resources are bound here, once, from the settings (resources/settings.py). `build_definitions`
+takes the few values the CLI may override for one invocation (`burry demo --end-date`), so they
+travel as arguments, never through the environment.
+"""
 
 from dagster import Definitions
-from dagster_dbt import DbtCliResource
 
-from assets.ads import extract_ad_account
-from assets.checks import RAW_CHECKS
-from assets.dbt import dbt_models
-from assets.imports import import_dropped_files
-from assets.tickets import extract_tickets
-from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
+from assets.ads.extract import extract_ad_account
+from assets.ads.quality import raw_ad_expectations
+from assets.dbt.assets import dbt_models
+from assets.imports.drop_folder import import_dropped_files
+from assets.tickets.extract import extract_tickets
+from assets.tickets.quality import raw_ticket_expectations
 from orchestration.jobs import (
     ad_accounts_every_6_hours,
     extract_ads,
     import_files,
     marts_every_6_hours,
+    rebuild_marts,
     refresh_tickets_and_marts,
 )
-from resources.ad_sources import AdSourceResource, TicketSourceResource
+from resources import settings
+from resources.ads.source import AdSourceResource
 from resources.database import PostgresResource
+from resources.dbt import DBT_EXECUTABLE, BurryDbtResource, dbt_project
+from resources.tickets.source import TicketSourceResource
 from sensors.accounts import ad_account_registry
 from sensors.imports import drop_folder
 
-defs = Definitions(
-    assets=[extract_ad_account, extract_tickets, import_dropped_files, dbt_models],
-    asset_checks=RAW_CHECKS,
-    jobs=[extract_ads, import_files, refresh_tickets_and_marts],
-    schedules=[ad_accounts_every_6_hours, marts_every_6_hours],
-    sensors=[ad_account_registry, drop_folder],
-    resources={
-        "database": PostgresResource(),
-        # Sources swap by environment: `demo` (deterministic synthetic data) until real ones are set.
-        "ad_source": AdSourceResource(kind=os.environ.get("BURRY_AD_SOURCE", "demo")),
-        "ticket_source": TicketSourceResource(kind=os.environ.get("BURRY_TICKET_SOURCE", "demo")),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-    },
-)
+
+def build_definitions(demo_end_date: str | None = None) -> Definitions:
+    """`demo_end_date` (YYYY-MM-DD): the demo sources' last day; default BURRY_DEMO_END_DATE, else yesterday."""
+    database = PostgresResource()
+    return Definitions(
+        assets=[extract_ad_account, extract_tickets, import_dropped_files, dbt_models],
+        asset_checks=[raw_ad_expectations, raw_ticket_expectations],
+        jobs=[extract_ads, import_files, refresh_tickets_and_marts, rebuild_marts],
+        schedules=[ad_accounts_every_6_hours, marts_every_6_hours],
+        sensors=[ad_account_registry, drop_folder],
+        resources={
+            "database": database,
+            # Sources swap by configuration: `demo` (deterministic synthetic data) until real ones are set.
+            "ad_source": AdSourceResource(kind=settings.ad_source_kind(), demo_end_date=demo_end_date),
+            "ticket_source": TicketSourceResource(kind=settings.ticket_source_kind(), demo_end_date=demo_end_date),
+            # DbtCliResource.__init__ takes a DbtProject; the pydantic plugin types the subclass's by the str field.
+            "dbt": BurryDbtResource(
+                project_dir=dbt_project,  # type: ignore[arg-type]
+                dbt_executable=DBT_EXECUTABLE,
+                database=database,
+            ),
+        },
+    )
+
+
+defs = build_definitions()

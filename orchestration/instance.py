@@ -1,17 +1,19 @@
 """The Dagster instance: runs, events and schedules stored in Burry's PostgreSQL.
 
 `dagster.yaml` is generated under the project-local DAGSTER_HOME. It holds no URL or password:
-it reads BURRY_DAGSTER_PG_URL, which `prepare_dagster_environment` exports for this process and
-every Dagster process it launches.
+it reads BURRY_DAGSTER_PG_URL, which `dagster_environment` gives the Dagster processes Burry
+starts (`burry serve`). In this process `open_instance` passes the URL directly.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from orchestration import settings
-from resources.database import DatabaseUrl
+from dagster import DagsterInstance
+
+from resources import settings
+from resources.database import connect
+from resources.database_url import DatabaseUrl
 
 DAGSTER_URL_ENV = "BURRY_DAGSTER_PG_URL"
 # Dagster's tables go in their own schema, beside raw/app/analytics.
@@ -35,26 +37,28 @@ def dagster_storage_url(url: DatabaseUrl) -> str:
     return DatabaseUrl(with_schema).sqlalchemy
 
 
-def ensure_dagster_schema(url: DatabaseUrl) -> None:
-    from resources.database import connect
-
-    with connect(url) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {DAGSTER_SCHEMA}")
-
-
-def write_dagster_yaml(home: Path) -> Path:
+def prepare_instance(url: DatabaseUrl) -> Path:
+    """Write dagster.yaml and create Dagster's schema; returns DAGSTER_HOME."""
+    home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
     if not path.exists() or path.read_text() != DAGSTER_YAML:
         path.write_text(DAGSTER_YAML)
-    return path
-
-
-def prepare_dagster_environment(url: DatabaseUrl) -> Path:
-    """Point this process (and its children) at the project's Dagster instance."""
-    home = settings.dagster_home()
-    write_dagster_yaml(home)
-    ensure_dagster_schema(url)
-    os.environ["DAGSTER_HOME"] = str(home)
-    os.environ[DAGSTER_URL_ENV] = dagster_storage_url(url)
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {DAGSTER_SCHEMA}")
     return home
+
+
+def dagster_environment(url: DatabaseUrl) -> dict[str, str]:
+    """What a Dagster process Burry starts needs to find the instance (`dagster dev`)."""
+    return {"DAGSTER_HOME": str(prepare_instance(url)), DAGSTER_URL_ENV: dagster_storage_url(url)}
+
+
+def open_instance(url: DatabaseUrl) -> DagsterInstance:
+    """The project's Dagster instance in this process, its storage URL passed in, not read from
+    the environment. Close it (a context manager) when done."""
+    from dagster._core.instance.ref import InstanceRef
+
+    home = prepare_instance(url)
+    overrides = {"storage": {"postgres": {"postgres_url": dagster_storage_url(url)}}}
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))

@@ -10,12 +10,16 @@ from dagster import (
     schedule,
 )
 
-from assets.ads import AD_ACCOUNTS, extract_ad_account
-from assets.imports import import_dropped_files
+from assets.ads.extract import AD_ACCOUNTS, AD_ACCOUNTS_NAME, extract_ad_account
+from assets.dbt.assets import dbt_models
+from assets.imports.drop_folder import import_dropped_files
+from assets.tickets.extract import extract_tickets
 
 REFRESH_CRON = "0 */6 * * *"
 # Marts rebuild 30 minutes after the extracts start: one dbt run over all accounts' fresh rows.
 TRANSFORM_CRON = "30 */6 * * *"
+
+RAW_CHECKS = AssetSelection.checks_for_assets(extract_ad_account, extract_tickets)
 
 extract_ads = define_asset_job(
     "extract_ads",
@@ -34,15 +38,22 @@ import_files = define_asset_job(
 # here again, before dbt: a blocking check only holds back downstream steps of its own run.
 refresh_tickets_and_marts = define_asset_job(
     "refresh_tickets_and_marts",
-    selection=(AssetSelection.all() - AssetSelection.assets(extract_ad_account, import_dropped_files))
-    | AssetSelection.checks_for_assets(extract_ad_account),
+    selection=AssetSelection.assets(extract_tickets, dbt_models) | RAW_CHECKS,
     description="Extract tickets, check the raw tables, then rebuild every dbt model and run its tests.",
+)
+
+# After new raw data arrives outside the schedules (`burry import`, a hand-run extract): the
+# blocking checks on every raw table, then every dbt model and test. `burry refresh marts`.
+rebuild_marts = define_asset_job(
+    "rebuild_marts",
+    selection=AssetSelection.assets(dbt_models) | RAW_CHECKS,
+    description="Check every raw table, then rebuild every dbt model and run its tests (no extract).",
 )
 
 
 @schedule(cron_schedule=REFRESH_CRON, job=extract_ads, default_status=DefaultScheduleStatus.RUNNING)
 def ad_accounts_every_6_hours(context: ScheduleEvaluationContext):
-    keys = context.instance.get_dynamic_partitions(AD_ACCOUNTS.name)
+    keys = context.instance.get_dynamic_partitions(AD_ACCOUNTS_NAME)
     if not keys:
         return SkipReason("no ad accounts registered yet (the ad_account_registry sensor adds them)")
     tick = context.scheduled_execution_time.strftime("%Y%m%dT%H%M")

@@ -8,8 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
-from orchestration.settings import MIGRATIONS_DIR
-from resources.database import DatabaseUrl
+from resources.database_url import DatabaseUrl
+from resources.settings import MIGRATIONS_DIR
 
 
 def alembic_config(url: DatabaseUrl) -> Config:

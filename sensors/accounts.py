@@ -2,10 +2,11 @@
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from assets.ads import AD_ACCOUNTS, account_partition_key
-from assets.raw_load import sync_source_accounts
-from resources.ad_sources import AdSourceResource
+from assets.ads.extract import AD_ACCOUNTS
+from assets.ads.load import sync_source_accounts
+from resources.ads.source import AdSourceResource
 from resources.database import PostgresResource
+from resources.ids import account_partition_key
 
 
 def new_account_partitions(instance, database: PostgresResource, ad_source: AdSourceResource) -> list[str]:

@@ -2,8 +2,8 @@
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from assets.imports import dropped_files
-from orchestration import settings
+from assets.imports.drop_folder import dropped_files
+from resources import settings
 
 
 @sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING, job_name="import_dropped_files")
