@@ -24,17 +24,19 @@
 
 with
 {% if is_incremental() %}
+{#- Read from the staging models, not the CTEs below: a CTE referenced twice is materialized
+    whole (the full history, sorted on disk) instead of being filtered first. #}
+{% set since -%}
+extracted_at > (select coalesce(max(extracted_at), '-infinity') from {{ this }})
+    - interval '{{ var("load_overlap_hours") }} hours'
+or date_day > {{ lookback_boundary() }}
+{%- endset %}
 days_to_process as (
-    {#- From the staging models, not the CTEs below: a CTE referenced twice is materialized
-        whole (the full history, sorted on disk) instead of being filtered first. #}
-    {% set since -%}
-        extracted_at > (select coalesce(max(extracted_at), '-infinity') from {{ this }})
-            - interval '{{ var("load_overlap_hours") }} hours'
-        or date_day > {{ lookback_boundary() }}
-    {%- endset %}
-    select platform, account_id, date_day from {{ ref('stg_ads__ad_daily_metrics') }} where {{ since }}
+    select platform, account_id, date_day from {{ ref('stg_ads__ad_daily_metrics') }}
+    where {{ since }}
     union
-    select platform, account_id, date_day from {{ ref('stg_ads__campaign_daily_metrics') }} where {{ since }}
+    select platform, account_id, date_day from {{ ref('stg_ads__campaign_daily_metrics') }}
+    where {{ since }}
 ),
 {% endif %}
 
@@ -53,7 +55,7 @@ campaign_metrics as (
     {% if is_incremental() %}
     inner join days_to_process using (platform, account_id, date_day)
     -- Redundant, but it lets PostgreSQL drop the untouched history before the join, not after.
-    where {{ metrics }}.date_day >= (select min(date_day) from days_to_process)
+    where {{ metrics }}.date_day >= (select min(processed.date_day) from days_to_process as processed)
     {% endif %}
 ),
 {% endfor %}
@@ -87,10 +89,13 @@ unattributed as (
     from campaign_rows
     left join ads_per_campaign using (platform, account_id, campaign_id, date_day)
     where ads_per_campaign.campaign_id is null
-        or (campaign_rows.impressions, campaign_rows.clicks, campaign_rows.cost, campaign_rows.conversions,
-            campaign_rows.conversion_value)
-        is distinct from (ads_per_campaign.impressions, ads_per_campaign.clicks, ads_per_campaign.cost,
-            ads_per_campaign.conversions, ads_per_campaign.conversion_value)
+        or (
+            campaign_rows.impressions, campaign_rows.clicks, campaign_rows.cost, campaign_rows.conversions,
+            campaign_rows.conversion_value
+        ) is distinct from (
+            ads_per_campaign.impressions, ads_per_campaign.clicks, ads_per_campaign.cost,
+            ads_per_campaign.conversions, ads_per_campaign.conversion_value
+        )
 ),
 
 facts as (
@@ -109,7 +114,8 @@ facts as (
 
 select
     facts.*,
-    {{ is_provisional('facts.date_day', 'facts.extracted_at', "coalesce(accounts.time_zone, 'UTC')") }} as is_provisional
+    {{ is_provisional('facts.date_day', 'facts.extracted_at', "coalesce(accounts.time_zone, 'UTC')") }}
+        as is_provisional
 from facts
 -- A left join: a fact never disappears for want of its account row (a test flags that instead).
 left join {{ ref('stg_ads__accounts') }} as accounts using (platform, account_id)

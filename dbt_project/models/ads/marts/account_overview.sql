@@ -21,8 +21,8 @@ with summed as (
         {{ summed_metrics(where=in_previous, prefix='previous_') }}
     from {{ ref('int_ads__prompt_windows') }} as windows
     inner join {{ ref('int_ads__daily_facts') }} as facts
-        on facts.platform = windows.platform
-        and facts.account_id = windows.account_id
+        on windows.platform = facts.platform
+        and windows.account_id = facts.account_id
         and facts.date_day between windows.previous_window_start and windows.window_end
     group by windows.platform, windows.account_id, windows.window_days, windows.window_start, windows.window_end
 )

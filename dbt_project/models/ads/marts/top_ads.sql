@@ -2,7 +2,9 @@
 {{ config(materialized='table') }}
 
 with top as (
-    {{ top_by_spend(['campaign_id', 'ad_group_id', 'ad_id'], ['campaign_id', 'ad_group_id'], 'top_ad_groups', ads_only=true) }}
+    {{ top_by_spend(
+        ['campaign_id', 'ad_group_id', 'ad_id'], ['campaign_id', 'ad_group_id'], 'top_ad_groups', ads_only=true
+    ) }}
 )
 
 select

@@ -21,10 +21,13 @@ groups as (
 
 events as (
     -- Open from its creation day; a ticket resolved on its creation day is never open at a day's end.
-    select source, breakdown, breakdown_value, created_day as date_day,
+    select
+        source, breakdown, breakdown_value, created_day as date_day,
         1 as open_delta, 0 as past_target_delta, 0 as without_created_at_delta
     from tickets
     where created_day is not null and (resolved_day is null or resolved_day > created_day)
+    -- The other branches take the first one's column names: their values stay unnamed, one line each.
+    -- noqa: disable=AL03
     union all
     select source, breakdown, breakdown_value, resolved_day, -1, 0, 0
     from tickets
@@ -43,6 +46,7 @@ events as (
     select source, breakdown, breakdown_value, resolved_day, 0, 0, -1
     from tickets
     where created_at is null and resolved_day is not null
+    -- noqa: enable=AL03
 ),
 
 daily_deltas as (
@@ -66,8 +70,8 @@ select
     days.source_reports_created_at,
     sum(coalesce(daily_deltas.open_delta, 0)) over running as open_tickets,
     sum(coalesce(daily_deltas.past_target_delta, 0)) over running as open_past_resolution_target,
-    groups.tickets_without_created_at
-        + sum(coalesce(daily_deltas.without_created_at_delta, 0)) over running as unresolved_without_created_at
+    groups.tickets_without_created_at + sum(coalesce(daily_deltas.without_created_at_delta, 0)) over running
+        as unresolved_without_created_at
 from groups
 inner join days
     on groups.source = days.source

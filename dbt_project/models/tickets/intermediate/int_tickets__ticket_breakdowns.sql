@@ -12,9 +12,9 @@ select
 from tickets
 cross join lateral (
     values
-        ('all', 'all'),
-        ('priority', coalesce(tickets.priority, '(not set)')),
-        ('status', coalesce(tickets.status, '(not set)')),
-        ('channel', coalesce(tickets.channel, '(not set)')),
-        ('category', coalesce(tickets.category, '(not set)'))
+    ('all', 'all'),
+    ('priority', coalesce(tickets.priority, '(not set)')),
+    ('status', coalesce(tickets.status, '(not set)')),
+    ('channel', coalesce(tickets.channel, '(not set)')),
+    ('category', coalesce(tickets.category, '(not set)'))
 ) as breakdowns (breakdown, breakdown_value)

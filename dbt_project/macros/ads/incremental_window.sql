@@ -1,6 +1,11 @@
-{# The first day of the lookback window an incremental build re-processes (exclusive). #}
-{% macro lookback_boundary() -%}
-    current_date - {{ var('lookback_days') }} - 1
+{#
+  The one lookback boundary (exclusive): the window is the days `> boundary`, i.e. the last
+  `lookback_days` days up to and including `anchor`. The fact's reprocessing and its post-hook
+  anchor at current_date; the mart tests' filter (testing/get_where_subquery.sql) anchors at the
+  fact's newest day. `lookback_days` has no default here: Dagster always passes it.
+#}
+{% macro lookback_boundary(anchor='current_date') -%}
+    {{ anchor }} - {{ var('lookback_days') }} - 1
 {%- endmacro %}
 
 {#
