@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from ask.questions import METRICS, Metric, Period, find_metric, find_period
+from resources.ids import normalize_account_id
 
 MART = "analytics.account_daily"
 DEFAULT_PERIOD_DAYS = 30
@@ -44,6 +45,8 @@ class Answer:
 
 
 def load_account(cur, platform: str, account_id: str) -> Account:
+    """The registered account; the id in any spelling the platform uses (123-456-7890 or 1234567890)."""
+    account_id = normalize_account_id(platform, account_id)
     cur.execute(
         "SELECT platform, account_id, coalesce(name, account_id), coalesce(currency_code, ''), "
         "coalesce(time_zone, 'UTC'), last_refreshed_at FROM app.ad_accounts "
@@ -85,6 +88,7 @@ def metric_value(metric: Metric, sums: dict[str, Decimal]) -> Decimal | None:
     """Additive metrics are sums; ratios are ratios of sums, None when the denominator is 0."""
     if metric.numerator is None:
         return sums[metric.name]
+    assert metric.denominator is not None  # every ratio metric in METRICS names both sides
     denominator = sums[metric.denominator]
     return None if not denominator else sums[metric.numerator] / denominator
 
@@ -98,7 +102,7 @@ def period_sums(cur, account: Account, period: Period) -> dict:
     )
     row = cur.fetchone()
     sums = {c: Decimal(row[i]) for i, c in enumerate(ADDITIVE)}
-    days, provisional, first, last = row[len(ADDITIVE):]
+    days, provisional, first, last = row[len(ADDITIVE) :]
     return {"sums": sums, "days_with_data": days, "provisional_days": provisional, "first": first, "last": last}
 
 
@@ -124,7 +128,7 @@ def answer_question(cur, platform: str, account_id: str, question: str, as_of: d
         labels = ", ".join(m.label for m in METRICS.values())
         return Answer(
             f"I can only access {labels} for {account.name}'s campaigns. "
-            "Try, for example: \"What was total spend last 7 days?\"",
+            'Try, for example: "What was total spend last 7 days?"',
             route="unsupported_metric",
             freshness=freshness,
         )
@@ -164,7 +168,9 @@ def _sentence(metric: Metric, value: Decimal | None, account: Account, period: P
     where = f"{account.name} ({account.account_id})"
     when = f"{period.label} ({format_range(period)})"
     if value is None:
-        return f"{metric.label} for {where} over {when} is undefined: there were no {metric.denominator.replace('_', ' ')}."
+        assert metric.denominator is not None  # only a ratio's zero denominator makes the value None
+        denominator = metric.denominator.replace("_", " ")
+        return f"{metric.label} for {where} over {when} is undefined: there were no {denominator}."
     total = "Total " if metric.kind in ("money", "count") and metric.numerator is None else ""
     return f"{total}{metric.label} for {where} over {when} was {format_value(metric, value, account.currency_code)}."
 
@@ -188,8 +194,9 @@ def _coverage_sentence(account: Account, freshness: dict) -> str:
     if not freshness["data_end"]:
         return f"There is no data for {account.name} yet."
     refreshed = account.last_refreshed_at
-    when = f"{refreshed.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC" if refreshed else "never"
-    return f"Data for {account.name} runs from {freshness['data_start']} to {freshness['data_end']} (last refreshed {when})."
+    when = f"{refreshed.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if refreshed else "never"
+    span = f"{freshness['data_start']} to {freshness['data_end']}"
+    return f"Data for {account.name} runs from {span} (last refreshed {when})."
 
 
 def record_interaction(cur, platform: str, account_id: str, question: str, answer: Answer) -> int:
@@ -198,7 +205,7 @@ def record_interaction(cur, platform: str, account_id: str, question: str, answe
         "provider, cost_usd) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         (
             platform,
-            account_id,
+            normalize_account_id(platform, account_id),
             question,
             answer.text,
             answer.route,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Callable
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from ask.answerer import AccountNotFound, answer_question, record_interaction
-from resources.database import DatabaseUrl, connect, resolve_database_url
+from resources.database import connect, resolve_database_url
+from resources.database_url import DatabaseUrl
 
 
 class AskRequest(BaseModel):
