@@ -13,12 +13,14 @@ QUIET_PIP := sed '/is ignored: it is neither a file nor a directory/d'
 
 STAMP := $(VENV)/.burry-installed
 
-.PHONY: help install demo test lock clean db-stop
+.PHONY: help install demo test lint format lock clean db-stop
 
 help:
 	@echo "make demo          install, start embedded PostgreSQL, run the whole pipeline, serve UI (:3000) + ask API (:8000)"
 	@echo "make demo SERVE=0  same, but exit after materializing"
-	@echo "make test          install, then run the test suite"
+	@echo "make test          install, lint, then run the test suite"
+	@echo "make lint          ruff (lint + format check), sqlfluff on dbt_project/, mypy, import contracts"
+	@echo "make format        apply ruff format and safe ruff fixes"
 
 # torch goes first, alone, so the CPU wheel is used (anything else pulls GBs of CUDA).
 $(STAMP): requirements.lock pyproject.toml
@@ -35,8 +37,21 @@ install: $(STAMP)
 demo: install
 	$(BIN)/burry demo $(if $(filter 0 no false,$(SERVE)),--no-serve,)
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest
+
+# Part of `make test`, so CI enforces it. Config: pyproject.toml ([tool.ruff], [tool.mypy],
+# [tool.importlinter]) and .sqlfluff. .pre-commit-config.yaml runs the same on commit.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project --disable-progress-bar --nocolor
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 # Re-resolve the lock from pyproject.toml in a scratch venv (needs the package index).
 lock:
