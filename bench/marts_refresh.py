@@ -18,21 +18,21 @@ fact equals the full refresh's row for row.
 import argparse
 import contextlib
 import io
-import os
 import shutil
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from orchestration import migrate  # noqa: E402
-from resources.database import DatabaseUrl  # noqa: E402
+from resources import settings  # noqa: E402
+from resources.database_url import DatabaseUrl  # noqa: E402
 from resources.embedded_postgres import EmbeddedPostgres  # noqa: E402
 
 CAMPAIGNS, AD_GROUPS, ADS = 10, 4, 3
@@ -106,29 +106,46 @@ def execute(url: DatabaseUrl, sql: str, params: dict | None = None):
     return result
 
 
-def dbt_build(days_lookback: int, full_refresh: bool = False) -> tuple[float, float]:
+def dbt_build(url: DatabaseUrl, lookback_days: int, full_refresh: bool = False) -> tuple[float, float]:
     """Wall seconds of the whole `dbt build` asset run, and dbt's own seconds for the fact model."""
     from dagster import AssetKey, DagsterInstance, materialize
 
-    from assets.dbt import dbt_models
-    from orchestration.definitions import defs
+    from assets.dbt.assets import dbt_models
+    from resources.database import PostgresResource
+    from resources.dbt import DBT_EXECUTABLE, BurryDbtResource, dbt_project
 
-    config = {"days_lookback": days_lookback, "full_refresh": full_refresh}
-    run_config = {"ops": {"dbt_models": {"config": config}},
-                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    database = PostgresResource(url=url.libpq)
+    resources = {
+        "database": database,
+        "dbt": BurryDbtResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE, database=database),
+    }
+
+    config = {"lookback_days": lookback_days, "full_refresh": full_refresh}
+    run_config = {
+        "ops": {"dbt_models": {"config": config}},
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # dbt's own log lines
-        result = materialize([dbt_models], resources={"dbt": defs.resources["dbt"], "database": defs.resources["database"]},
-                             instance=DagsterInstance.ephemeral(), raise_on_error=True, run_config=run_config)
+        result = materialize(
+            [dbt_models],
+            resources=resources,
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=True,
+            run_config=run_config,
+        )
     wall = time.perf_counter() - started
-    fact = next(e for e in result.get_asset_materialization_events()
-                if e.asset_key == AssetKey(["analytics", "int_ads__daily_facts"]))
+    fact = next(
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == AssetKey(["analytics", "int_ads__daily_facts"])
+    )
     return wall, fact.materialization.metadata["Execution Duration"].value
 
 
 def scratch_database() -> tuple[DatabaseUrl, Callable[[], None]]:
     """A new database on DATABASE_URL's server, else on a throwaway embedded server."""
-    external = os.environ.get("DATABASE_URL")
+    external = settings.external_database_url()
     server = base = None
     if external:
         admin = DatabaseUrl.parse(external)
@@ -158,28 +175,40 @@ def main() -> int:
     parser.add_argument("--lookback", type=int, default=30, help="days the 6-hourly refresh re-reads")
     args = parser.parse_args()
 
-    from orchestration.dbt_project import prepare_dbt_manifest
+    from resources.dbt import prepare_dbt_manifest
 
     url, drop = scratch_database()
     try:
-        os.environ["DATABASE_URL"] = url.libpq
         migrate.upgrade(url)
         prepare_dbt_manifest()
         started = time.perf_counter()
-        execute(url, SYNTHETIC_RAW, {"accounts": args.accounts, "campaigns": CAMPAIGNS, "groups": AD_GROUPS,
-                                     "ads": ADS, "days": args.days, "lookback": args.lookback})
-        (ad_rows,), = execute(url, "SELECT count(*) FROM raw.ad_daily_metrics")
-        print(f"synthetic raw: {args.accounts} accounts x {CAMPAIGNS * AD_GROUPS * ADS} ads x {args.days} days = "
-              f"{ad_rows:,} ad rows ({time.perf_counter() - started:.1f} s)", flush=True)
+        execute(
+            url,
+            SYNTHETIC_RAW,
+            {
+                "accounts": args.accounts,
+                "campaigns": CAMPAIGNS,
+                "groups": AD_GROUPS,
+                "ads": ADS,
+                "days": args.days,
+                "lookback": args.lookback,
+            },
+        )
+        ((ad_rows,),) = execute(url, "SELECT count(*) FROM raw.ad_daily_metrics")
+        print(
+            f"synthetic raw: {args.accounts} accounts x {CAMPAIGNS * AD_GROUPS * ADS} ads x {args.days} days = "
+            f"{ad_rows:,} ad rows ({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
 
         print("dbt build: first build ...", flush=True)
-        first_wall, first_fact = dbt_build(args.lookback)
+        first_wall, first_fact = dbt_build(url, args.lookback)
         execute(url, REEXTRACT, {"lookback": args.lookback})
         print("dbt build: incremental after a re-extract ...", flush=True)
-        incremental_wall, incremental_fact = dbt_build(args.lookback)
+        incremental_wall, incremental_fact = dbt_build(url, args.lookback)
         incremental = execute(url, FACT_FINGERPRINT)[0]
         print("dbt build: full refresh ...", flush=True)
-        full_wall, full_fact = dbt_build(args.lookback, full_refresh=True)
+        full_wall, full_fact = dbt_build(url, args.lookback, full_refresh=True)
         full = execute(url, FACT_FINGERPRINT)[0]
     finally:
         drop()
@@ -188,7 +217,10 @@ def main() -> int:
     print(f"{'first build (from scratch)':<38} {first_wall:>8.1f} {first_fact:>13.1f}")
     print(f"{'baseline: full refresh':<38} {full_wall:>8.1f} {full_fact:>13.1f}")
     print(f"{f'incremental, {args.lookback}-day lookback':<38} {incremental_wall:>8.1f} {incremental_fact:>13.1f}")
-    print(f"{'incremental vs full refresh':<38} {full_wall / incremental_wall:>7.1f}x {full_fact / incremental_fact:>12.1f}x")
+    print(
+        f"{'incremental vs full refresh':<38} {full_wall / incremental_wall:>7.1f}x "
+        f"{full_fact / incremental_fact:>12.1f}x"
+    )
     same = incremental == full
     print(f"\nfact rows {full[0]:,}; incremental equals full refresh: {'yes' if same else 'NO'}")
     return 0 if same else 1

@@ -120,7 +120,10 @@ mismatched = reconciled[
 ]
 print(reconciled.to_string(index=False))
 if len(mismatched):
-    print(f"\nMISMATCH in {len(mismatched)} account(s): rebuild with `dbt build --full-refresh` "
-          "(run config full_refresh: true) and look at the raw extract.", file=sys.stderr)
+    print(
+        f"\nMISMATCH in {len(mismatched)} account(s): rebuild with `dbt build --full-refresh` "
+        "(run config full_refresh: true) and look at the raw extract.",
+        file=sys.stderr,
+    )
     sys.exit(1)
 print(f"\nreconciled: {len(reconciled)} account(s), marts equal raw")

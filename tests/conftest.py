@@ -7,25 +7,13 @@ users have, so the code under test resolves its database exactly as in productio
 from __future__ import annotations
 
 import shutil
-import tempfile
-import uuid
-from pathlib import Path
 
 import psycopg2
 import pytest
 
 from orchestration import migrate
-from resources.database import DatabaseUrl
 from resources.embedded_postgres import EmbeddedPostgres
-
-# Fixed demo window so every figure in the tests is reproducible.
-DEMO_END_DATE = "2026-09-30"
-
-
-def short_tmp_dir(prefix: str) -> Path:
-    # Short on purpose (Unix socket path limit); /var/tmp because as root the server's OS user
-    # must be able to traverse every parent directory.
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+from tests.helpers import DEMO_END_DATE, create_database, drop_database, materialize_pipeline, short_tmp_dir
 
 
 @pytest.fixture(scope="session")
@@ -36,25 +24,6 @@ def pg_server():
     yield server, admin_url
     server.stop()
     shutil.rmtree(base, ignore_errors=True)
-
-
-def create_database(admin_url: DatabaseUrl, template: DatabaseUrl | None = None) -> DatabaseUrl:
-    """A new empty database, or a copy of `template` (which must have no open connections)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(admin_url.libpq)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template.url.database}"' if template else ""))
-    conn.close()
-    return admin_url.with_database(name)
-
-
-def drop_database(admin_url: DatabaseUrl, url: DatabaseUrl) -> None:
-    conn = psycopg2.connect(admin_url.libpq)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{url.url.database}" WITH (FORCE)')
-    conn.close()
 
 
 @pytest.fixture
@@ -81,19 +50,6 @@ def cursor(db):
     with conn.cursor() as cur:
         yield cur
     conn.close()
-
-
-def materialize_pipeline(days_lookback: int | None = None):
-    """Materialize every asset of the code location, as the scheduled runs would."""
-    from dagster import DagsterInstance
-
-    from orchestration.dbt_project import prepare_dbt_manifest
-    from orchestration.refresh import refresh_everything
-
-    prepare_dbt_manifest()
-    outcome = refresh_everything(DagsterInstance.ephemeral(), days_lookback=days_lookback)
-    assert outcome.success, outcome.failed_accounts
-    return outcome
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,7 @@ def tls_certificate() -> tuple[bytes, bytes]:
 
             key = ec.generate_private_key(ec.SECP256R1())
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             cert = (
                 x509.CertificateBuilder()
                 .subject_name(name)
@@ -111,7 +111,7 @@ class FakeGoogleAdsServer:
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> "FakeGoogleAdsServer":
+    def start(self) -> FakeGoogleAdsServer:
         google_ads_service, _ = _types()
         cert_pem, key_pem = tls_certificate()
         handler = grpc.method_handlers_generic_handler(
@@ -170,7 +170,7 @@ class FakeGoogleAdsServer:
 
     def _abort(self, context, error: InjectedError):
         _, errors = _types()
-        (field, value), = error.error_code.items()
+        ((field, value),) = error.error_code.items()
         code = errors.ErrorCode(**{field: value})
         failure = errors.GoogleAdsFailure(
             errors=[errors.GoogleAdsError(error_code=code, message=error.message)],
@@ -186,7 +186,9 @@ class FakeGoogleAdsServer:
         resource = re.search(r"\bFROM\s+(\w+)", query, re.I).group(1).lower()
         with_metrics = "metrics." in query
         dates = re.search(r"segments\.date\s+BETWEEN\s+'([\d-]+)'\s+AND\s+'([\d-]+)'", query, re.I)
-        start, end = (dt.date.fromisoformat(dates.group(1)), dt.date.fromisoformat(dates.group(2))) if dates else (None, None)
+        start, end = (
+            (dt.date.fromisoformat(dates.group(1)), dt.date.fromisoformat(dates.group(2))) if dates else (None, None)
+        )
         try:
             builder = {
                 ("customer", False): self._customer_rows,
@@ -206,24 +208,39 @@ class FakeGoogleAdsServer:
 
     def _customer_rows(self, cid, *_):
         c = self.source.customer(cid)
-        return [self._row(customer={"id": int(cid), "descriptive_name": c["name"],
-                                    "currency_code": c["currency_code"], "time_zone": c["time_zone"]})]
+        return [
+            self._row(
+                customer={
+                    "id": int(cid),
+                    "descriptive_name": c["name"],
+                    "currency_code": c["currency_code"],
+                    "time_zone": c["time_zone"],
+                }
+            )
+        ]
 
     def _campaign_rows(self, cid, *_):
         return [
-            self._row(customer={"id": int(cid)}, campaign={
-                "id": int(c["campaign_id"]), "name": c["name"], "status": c["status"],
-                "advertising_channel_type": c["channel_type"],
-                "start_date_time": f"{c['start_date']} 00:00:00" if c["start_date"] else "",
-                "end_date_time": f"{c['end_date']} 23:59:59" if c["end_date"] else "",
-            })
+            self._row(
+                customer={"id": int(cid)},
+                campaign={
+                    "id": int(c["campaign_id"]),
+                    "name": c["name"],
+                    "status": c["status"],
+                    "advertising_channel_type": c["channel_type"],
+                    "start_date_time": f"{c['start_date']} 00:00:00" if c["start_date"] else "",
+                    "end_date_time": f"{c['end_date']} 23:59:59" if c["end_date"] else "",
+                },
+            )
             for c in self.source.campaigns(cid)
         ]
 
     def _ad_group_rows(self, cid, *_):
         return [
-            self._row(campaign={"id": int(g["campaign_id"])},
-                      ad_group={"id": int(g["ad_group_id"]), "name": g["name"], "status": g["status"]})
+            self._row(
+                campaign={"id": int(g["campaign_id"])},
+                ad_group={"id": int(g["ad_group_id"]), "name": g["name"], "status": g["status"]},
+            )
             for g in self.source.ad_groups(cid)
         ]
 
@@ -251,20 +268,32 @@ class FakeGoogleAdsServer:
 
     @staticmethod
     def _metrics(m) -> dict:
-        return {"impressions": m["impressions"], "clicks": m["clicks"], "cost_micros": m["cost_micros"],
-                "conversions": float(m["conversions"]), "conversions_value": float(m["conversions_value"])}
+        return {
+            "impressions": m["impressions"],
+            "clicks": m["clicks"],
+            "cost_micros": m["cost_micros"],
+            "conversions": float(m["conversions"]),
+            "conversions_value": float(m["conversions_value"]),
+        }
 
     def _campaign_metric_rows(self, cid, start, end):
         return [
-            self._row(campaign={"id": int(m["campaign_id"])}, segments={"date": m["date"].isoformat()},
-                      metrics=self._metrics(m))
+            self._row(
+                campaign={"id": int(m["campaign_id"])},
+                segments={"date": m["date"].isoformat()},
+                metrics=self._metrics(m),
+            )
             for m in self.source.campaign_daily_metrics(cid, start, end)
         ]
 
     def _ad_metric_rows(self, cid, start, end):
         return [
-            self._row(campaign={"id": int(m["campaign_id"])}, ad_group={"id": int(m["ad_group_id"])},
-                      ad_group_ad={"ad": {"id": int(m["ad_id"])}}, segments={"date": m["date"].isoformat()},
-                      metrics=self._metrics(m))
+            self._row(
+                campaign={"id": int(m["campaign_id"])},
+                ad_group={"id": int(m["ad_group_id"])},
+                ad_group_ad={"ad": {"id": int(m["ad_id"])}},
+                segments={"date": m["date"].isoformat()},
+                metrics=self._metrics(m),
+            )
             for m in self.source.ad_daily_metrics(cid, start, end)
         ]

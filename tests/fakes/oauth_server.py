@@ -24,7 +24,7 @@ class FakeOAuthServer:
         self.tokens: list[str] = []
         self._server: ThreadingHTTPServer | None = None
 
-    def start(self) -> "FakeOAuthServer":
+    def start(self) -> FakeOAuthServer:
         cert_pem, key_pem = tls_certificate()
         folder = Path(tempfile.mkdtemp(prefix="fake-oauth-"))
         (folder / "cert.pem").write_bytes(cert_pem)
@@ -75,11 +75,20 @@ def service_account_key(path: Path, token_uri: str) -> Path:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "burry-tests", "private_key_id": uuid.uuid4().hex,
-        "private_key": pem, "client_email": "extractor@burry-tests.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": token_uri,
-    }))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "burry-tests",
+                "private_key_id": uuid.uuid4().hex,
+                "private_key": pem,
+                "client_email": "extractor@burry-tests.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": token_uri,
+            }
+        )
+    )
     return path

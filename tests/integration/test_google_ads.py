@@ -9,10 +9,10 @@ import pytest
 from google.ads.googleads.client import GoogleAdsClient
 from google.oauth2.credentials import Credentials
 
-from assets.raw_load import refresh_ad_accounts
+from assets.ads.load import refresh_ad_accounts
+from resources.ads.demo import DemoGoogleAdsSource
+from resources.ads.google_ads import API_VERSION, GoogleAdsSource
 from resources.database import connect
-from resources.demo_data import DemoGoogleAdsSource
-from resources.google_ads import API_VERSION, GoogleAdsSource
 from tests.fakes.google_ads_server import FakeGoogleAdsServer, InjectedError
 
 DATA = DemoGoogleAdsSource()  # ends yesterday, like a live account
@@ -110,9 +110,15 @@ def test_transient_errors_mid_stream_are_retried_without_duplicates(fake, db, co
 
 def test_auth_failure_fails_that_account_only(fake, db, cursor):
     denied = ACCOUNT_IDS[2]
-    fake.inject(denied, InjectedError(grpc.StatusCode.PERMISSION_DENIED,
-                                      {"authorization_error": "USER_PERMISSION_DENIED"},
-                                      "User doesn't have permission to access customer.", times=99))
+    fake.inject(
+        denied,
+        InjectedError(
+            grpc.StatusCode.PERMISSION_DENIED,
+            {"authorization_error": "USER_PERMISSION_DENIED"},
+            "User doesn't have permission to access customer.",
+            times=99,
+        ),
+    )
 
     results = {r.account_id: r for r in refresh(db, google_source(fake))}
 
@@ -148,7 +154,7 @@ def test_reruns_reread_the_lookback_and_never_duplicate(fake, db, cursor):
     assert {r.window.days for r in first} == {60}
     assert {r.window.days for r in second} == {7}
     assert all(r.window.end - r.window.start == timedelta(days=6) for r in second)
-    cursor.execute("SELECT days_lookback, count(*) FROM app.refresh_jobs GROUP BY 1 ORDER BY 1")
+    cursor.execute("SELECT lookback_days, count(*) FROM app.refresh_jobs GROUP BY 1 ORDER BY 1")
     assert cursor.fetchall() == [(7, 3), (60, 3)]
 
 
@@ -159,9 +165,9 @@ def test_days_inside_the_conversion_window_are_provisional_in_the_marts(fake, db
 
     from dagster import DagsterInstance, materialize
 
-    from assets.dbt import dbt_models
-    from orchestration.dbt_project import prepare_dbt_manifest
+    from assets.dbt.assets import dbt_models
     from orchestration.definitions import defs
+    from resources.dbt import prepare_dbt_manifest
 
     refresh(db, google_source(fake, history_days=60))
     prepare_dbt_manifest()
@@ -187,8 +193,8 @@ def test_configured_google_ads_source_runs_through_the_partitioned_asset(fake, d
     import yaml
     from dagster import DagsterInstance, materialize
 
-    from assets.ads import AD_ACCOUNTS, extract_ad_account
-    from resources.ad_sources import AdSourceResource
+    from assets.ads.extract import AD_ACCOUNTS, extract_ad_account
+    from resources.ads.source import AdSourceResource
     from resources.database import PostgresResource
     from tests.fakes.google_ads_server import ROOTS_ENV
     from tests.fakes.oauth_server import FakeOAuthServer, service_account_key
@@ -196,18 +202,26 @@ def test_configured_google_ads_source_runs_through_the_partitioned_asset(fake, d
     with FakeOAuthServer() as oauth:
         key_file = service_account_key(tmp_path / "sa.json", oauth.token_uri)
         config = tmp_path / "google-ads.yaml"
-        config.write_text(yaml.safe_dump({
-            "developer_token": "dev-token-from-yaml", "use_proto_plus": True, "json_key_file_path": str(key_file),
-            "endpoint": fake.endpoint,
-        }))
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "developer_token": "dev-token-from-yaml",
+                    "use_proto_plus": True,
+                    "json_key_file_path": str(key_file),
+                    "endpoint": fake.endpoint,
+                }
+            )
+        )
         monkeypatch.setenv("GOOGLE_ADS_CONFIGURATION_FILE_PATH", str(config))
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ[ROOTS_ENV])  # trust the fake token endpoint
         monkeypatch.delenv("GOOGLE_ADS_DEVELOPER_TOKEN", raising=False)
         instance = DagsterInstance.ephemeral()
         keys = [f"google_ads:{a}" for a in ACCOUNT_IDS]
         instance.add_dynamic_partitions(AD_ACCOUNTS.name, keys)
-        resources = {"database": PostgresResource(),
-                     "ad_source": AdSourceResource(kind="google_ads", google_ads_customer_ids=ACCOUNT_IDS, history_days=30)}
+        resources = {
+            "database": PostgresResource(),
+            "ad_source": AdSourceResource(kind="google_ads", google_ads_customer_ids=ACCOUNT_IDS, history_days=30),
+        }
         for key in keys:
             assert materialize([extract_ad_account], partition_key=key, resources=resources, instance=instance).success
 

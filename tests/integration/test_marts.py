@@ -5,35 +5,14 @@ from decimal import Decimal
 import pandas as pd
 import psycopg2
 import pytest
-from dagster import DagsterInstance, materialize
 
-from assets.file_import import import_file, load_mapping
-from orchestration.settings import MAPPINGS_DIR
+from assets.imports.mapping import load_mapping
+from assets.imports.write import import_file
 from resources.database import connect
-from tests.conftest import materialize_pipeline
-from tests.integration.test_file_import import FIXTURES, ONLINE_ADS
+from resources.settings import MAPPINGS_DIR
+from tests.helpers import FIXTURES, ONLINE_ADS, build_marts, materialize_pipeline, query
 
 pytestmark = pytest.mark.slow
-
-
-def build_marts(**config):
-    from assets.dbt import dbt_models
-    from orchestration.dbt_project import prepare_dbt_manifest
-    from orchestration.definitions import defs
-
-    prepare_dbt_manifest()
-    resources = {"dbt": defs.resources["dbt"], "database": defs.resources["database"]}
-    run_config = {"ops": {"dbt_models": {"config": config}}}
-    result = materialize([dbt_models], resources=resources, instance=DagsterInstance.ephemeral(),
-                         run_config=run_config)
-    assert result.success
-    return result
-
-
-def query(db, sql) -> pd.DataFrame:
-    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
 
 def expected_online_ads_weeks() -> pd.DataFrame:
@@ -42,7 +21,8 @@ def expected_online_ads_weeks() -> pd.DataFrame:
     raw["date"] = pd.to_datetime(raw["day"].astype(str) + " " + raw["month"] + " 2020", format="%d %B %Y")
     raw["week_start"] = (raw["date"] - pd.to_timedelta(raw["date"].dt.weekday, unit="D")).dt.date
     weeks = raw.groupby(["campaign_number", "week_start"], as_index=False).agg(
-        cost=("cost", "sum"), clicks=("clicks", "sum"), value=("post_click_sales_amount", "sum"))
+        cost=("cost", "sum"), clicks=("clicks", "sum"), value=("post_click_sales_amount", "sum")
+    )
     weeks["roas"] = weeks["value"] / weeks["cost"]
     return weeks.rename(columns={"campaign_number": "campaign_id"})
 
@@ -52,11 +32,15 @@ def test_online_ads_campaign_weeks_equal_pandas_to_the_cent(db):
     import_file(lambda: connect(db), ONLINE_ADS, load_mapping(MAPPINGS_DIR / "online_ads.yml"))
     build_marts()
 
-    marts = query(db, "SELECT campaign_id, week_start, cost, clicks, roas FROM analytics.campaign_weekly "
-                      "WHERE platform = 'online_ads'")
+    marts = query(
+        db,
+        "SELECT campaign_id, week_start, cost, clicks, roas FROM analytics.campaign_weekly "
+        "WHERE platform = 'online_ads'",
+    )
     expected = expected_online_ads_weeks()
-    joined = expected.merge(marts, on=["campaign_id", "week_start"], how="outer", suffixes=("_pandas", "_mart"),
-                            indicator=True)
+    joined = expected.merge(
+        marts, on=["campaign_id", "week_start"], how="outer", suffixes=("_pandas", "_mart"), indicator=True
+    )
 
     assert (joined["_merge"] == "both").all(), joined[joined["_merge"] != "both"]
     assert len(marts) == len(expected) == len(joined) and expected["campaign_id"].nunique() == 3
@@ -64,14 +48,19 @@ def test_online_ads_campaign_weeks_equal_pandas_to_the_cent(db):
     assert ((joined["cost_pandas"] - joined["cost_mart"].astype(float)).abs() < 0.005).all()
     assert ((joined["roas_pandas"] - joined["roas_mart"].astype(float)).abs() < 0.005).all()
     # Weekly ROAS is a ratio of weekly sums, never the average of daily ratios.
-    daily = query(db, "SELECT campaign_id, date_trunc('week', date_day)::date AS week_start, avg(roas) AS avg_daily "
-                      "FROM analytics.campaign_daily WHERE platform = 'online_ads' GROUP BY 1, 2")
+    daily = query(
+        db,
+        "SELECT campaign_id, date_trunc('week', date_day)::date AS week_start, avg(roas) AS avg_daily "
+        "FROM analytics.campaign_daily WHERE platform = 'online_ads' GROUP BY 1, 2",
+    )
     differs = joined.merge(daily, on=["campaign_id", "week_start"])
     assert ((differs["avg_daily"].astype(float) - differs["roas_mart"].astype(float)).abs() > 0.005).any()
 
 
 def test_every_grain_adds_up_to_the_account(built_db):
-    grains = query(built_db, """
+    grains = query(
+        built_db,
+        """
         SELECT 'ad' AS grain, sum(cost) AS cost FROM analytics.ad_daily
         UNION ALL SELECT 'ad_group', sum(cost) FROM analytics.ad_group_daily
         UNION ALL SELECT 'campaign_with_ads', sum(cost) FROM analytics.campaign_daily
@@ -80,7 +69,8 @@ def test_every_grain_adds_up_to_the_account(built_db):
         UNION ALL SELECT 'account', sum(cost) FROM analytics.account_daily
         UNION ALL SELECT 'account_weekly', sum(cost) FROM analytics.account_weekly
         UNION ALL SELECT 'account_monthly', sum(cost) FROM analytics.account_monthly
-        UNION ALL SELECT 'campaign_monthly', sum(cost) FROM analytics.campaign_monthly""").set_index("grain")["cost"]
+        UNION ALL SELECT 'campaign_monthly', sum(cost) FROM analytics.campaign_monthly""",
+    ).set_index("grain")["cost"]
     assert grains["ad"] == grains["ad_group"] == grains["campaign_with_ads"]
     assert grains["campaign"] == grains["account"] == grains["account_weekly"] == grains["account_monthly"]
     assert grains["campaign"] == grains["campaign_monthly"] > grains["campaign_with_ads"], "PMax has no ad rows"
@@ -90,13 +80,27 @@ def test_weekly_rollups_start_on_monday_and_rederive_ratios(built_db):
     weeks = query(built_db, "SELECT week_start, clicks, impressions, ctr FROM analytics.account_weekly")
     assert all(d.weekday() == 0 for d in weeks["week_start"])
     with_impressions = weeks[weeks["impressions"] > 0]
-    assert ((with_impressions["clicks"] / with_impressions["impressions"]).astype(float)
-            - with_impressions["ctr"].astype(float)).abs().max() < 1e-12
+    assert (
+        (with_impressions["clicks"] / with_impressions["impressions"]).astype(float)
+        - with_impressions["ctr"].astype(float)
+    ).abs().max() < 1e-12
 
 
-AD_MODELS = ["int_ads__daily_facts", "ad_daily", "ad_group_daily", "campaign_daily", "account_daily",
-             "campaign_weekly", "campaign_monthly", "account_weekly", "account_monthly", "account_overview",
-             "top_campaigns", "top_ad_groups", "top_ads"]
+AD_MODELS = [
+    "int_ads__daily_facts",
+    "ad_daily",
+    "ad_group_daily",
+    "campaign_daily",
+    "account_daily",
+    "campaign_weekly",
+    "campaign_monthly",
+    "account_weekly",
+    "account_monthly",
+    "account_overview",
+    "top_campaigns",
+    "top_ad_groups",
+    "top_ads",
+]
 
 
 def snapshot(db) -> dict[str, list[tuple]]:
@@ -110,8 +114,11 @@ def snapshot(db) -> dict[str, list[tuple]]:
 
 def fact_row_versions(db, before: str) -> dict[tuple, str]:
     """Each fact row's xmin: a row that was deleted and inserted again gets a new one."""
-    rows = query(db, "SELECT campaign_id, ad_group_id, ad_id, date_day, xmin::text AS version "
-                     f"FROM analytics.int_ads__daily_facts WHERE date_day < '{before}'")
+    rows = query(
+        db,
+        "SELECT campaign_id, ad_group_id, ad_id, date_day, xmin::text AS version "
+        f"FROM analytics.int_ads__daily_facts WHERE date_day < '{before}'",
+    )
     return {tuple(r[:4]): r[4] for r in rows.itertuples(index=False)}
 
 
@@ -124,17 +131,23 @@ def test_incremental_build_equals_full_refresh_and_leaves_history_alone(db, monk
         for table in ["raw.ad_daily_metrics", "raw.campaign_daily_metrics", "analytics.int_ads__daily_facts"]:
             column = "extracted_at" if table.startswith("analytics") else "_extracted_at"
             day = "date_day" if table.startswith("analytics") else "date"
-            cur.execute(f"UPDATE {table} SET {column} = {column} - CASE WHEN {day} < '2026-09-01' "
-                        "THEN interval '3 days' ELSE interval '2 days' END")
+            cur.execute(
+                f"UPDATE {table} SET {column} = {column} - CASE WHEN {day} < '2026-09-01' "
+                "THEN interval '3 days' ELSE interval '2 days' END"
+            )
     history = fact_row_versions(db, before="2026-09-01")
 
     # Ten days later: a short refresh, and a report of older days imported late from a file.
     monkeypatch.setenv("BURRY_DEMO_END_DATE", "2026-09-30")
-    import_file(lambda: connect(db), FIXTURES / "google_ads_ui_report.csv", load_mapping(MAPPINGS_DIR / "google_ads_ui.yml"))
-    materialize_pipeline(days_lookback=12)
+    import_file(
+        lambda: connect(db), FIXTURES / "google_ads_ui_report.csv", load_mapping(MAPPINGS_DIR / "google_ads_ui.yml")
+    )
+    materialize_pipeline(lookback_days=12)
     incremental = snapshot(db)
 
-    late = query(db, "SELECT count(*) AS n, max(date_day) AS last FROM analytics.ad_daily WHERE account_id = '1234567890'")
+    late = query(
+        db, "SELECT count(*) AS n, max(date_day) AS last FROM analytics.ad_daily WHERE account_id = '1234567890'"
+    )
     assert late["n"][0] > 0, "rows loaded since the last build are built even outside the lookback window"
     assert query(db, "SELECT max(date_day) AS d FROM analytics.account_daily")["d"][0].isoformat() == "2026-09-30"
     assert fact_row_versions(db, before="2026-09-01") == history, "an incremental build leaves old days alone"
@@ -175,25 +188,32 @@ TOP_CHILDREN_SQL = """
 
 
 def rows_of(frame: pd.DataFrame, columns: list[str]) -> set[tuple]:
-    return {tuple(float(v) if isinstance(v, Decimal) else v for v in row)
-            for row in frame[columns].itertuples(index=False)}
+    return {
+        tuple(float(v) if isinstance(v, Decimal) else v for v in row) for row in frame[columns].itertuples(index=False)
+    }
 
 
 def assert_top_n_match_raw(db, account: str, days: int) -> dict[str, pd.DataFrame]:
     params = {"account": account, "days": days}
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
+
         def direct(sql, **extra):
             cur.execute(sql, {**params, **extra})
             return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
         campaigns = direct(TOP_CAMPAIGNS_SQL)
-        ad_groups = direct(TOP_CHILDREN_SQL.format(parent="campaign_id", child="ad_group_id"),
-                           parents=list(campaigns["campaign_id"]))
-        ads = direct(TOP_CHILDREN_SQL.format(parent="ad_group_id", child="ad_id"),
-                     parents=list(ad_groups["ad_group_id"]))
-        cur.execute("SELECT sum(cost_micros) / 1e6, sum(clicks), sum(conversions) FROM raw.campaign_daily_metrics "
-                    "WHERE account_id = %(account)s AND date > (SELECT max(date) FROM raw.campaign_daily_metrics "
-                    "WHERE account_id = %(account)s) - %(days)s", params)
+        ad_groups = direct(
+            TOP_CHILDREN_SQL.format(parent="campaign_id", child="ad_group_id"), parents=list(campaigns["campaign_id"])
+        )
+        ads = direct(
+            TOP_CHILDREN_SQL.format(parent="ad_group_id", child="ad_id"), parents=list(ad_groups["ad_group_id"])
+        )
+        cur.execute(
+            "SELECT sum(cost_micros) / 1e6, sum(clicks), sum(conversions) FROM raw.campaign_daily_metrics "
+            "WHERE account_id = %(account)s AND date > (SELECT max(date) FROM raw.campaign_daily_metrics "
+            "WHERE account_id = %(account)s) - %(days)s",
+            params,
+        )
         overview_direct = cur.fetchone()
 
     where = f"WHERE account_id = '{account}' AND window_days = {days}"
@@ -205,7 +225,9 @@ def assert_top_n_match_raw(db, account: str, days: int) -> dict[str, pd.DataFram
     assert len(top_campaigns) >= 3 and len(top_ads) >= len(top_ad_groups) >= len(top_campaigns)
     assert list(top_campaigns["campaign_id"]) == list(campaigns["campaign_id"]), "same campaigns, same order"
     assert list(top_campaigns["spend_rank"]) == list(range(1, len(campaigns) + 1))
-    assert rows_of(top_campaigns, ["campaign_id", "cost", "clicks"]) == rows_of(campaigns, ["campaign_id", "cost", "clicks"])
+    assert rows_of(top_campaigns, ["campaign_id", "cost", "clicks"]) == rows_of(
+        campaigns, ["campaign_id", "cost", "clicks"]
+    )
     assert ((top_campaigns["roas"].astype(float) - campaigns["roas"].astype(float)).abs() < 1e-9).all()
     columns = ["campaign_id", "ad_group_id", "cost", "clicks", "spend_rank"]
     assert rows_of(top_ad_groups, columns) == rows_of(ad_groups, columns)
@@ -213,7 +235,10 @@ def assert_top_n_match_raw(db, account: str, days: int) -> dict[str, pd.DataFram
     assert rows_of(top_ads, columns) == rows_of(ads, columns)
     assert (overview["window_end"] - overview["window_start"]).iloc[0].days == days - 1
     assert (float(overview["cost"][0]), overview["clicks"][0], overview["conversions"][0]) == (
-        float(overview_direct[0]), overview_direct[1], overview_direct[2])
+        float(overview_direct[0]),
+        overview_direct[1],
+        overview_direct[2],
+    )
     return {"campaigns": top_campaigns, "ad_groups": top_ad_groups, "ads": top_ads}
 
 
@@ -229,17 +254,22 @@ def test_top_n_marts_match_direct_sql_for_a_demo_account(built_db, days):
 def write_wide_account_report(path, rng) -> None:
     """A Google Ads UI export of one account with 7 campaigns, the first with 7 ad groups, whose
     first has 7 ads: every top-5 limit has more candidates than places."""
-    lines = ["Ad performance report", '"September 1, 2026 - September 14, 2026"',
-             "Day,Customer ID,Campaign,Ad group,Ad ID,Currency code,Impr.,Clicks,Cost,Conversions,Conv. value"]
+    lines = [
+        "Ad performance report",
+        '"September 1, 2026 - September 14, 2026"',
+        "Day,Customer ID,Campaign,Ad group,Ad ID,Currency code,Impr.,Clicks,Cost,Conversions,Conv. value",
+    ]
     for day in range(1, 15):
         for campaign in range(1, 8):
             for group in range(1, 8 if campaign == 1 else 3):
                 for ad in range(1, 8 if (campaign, group) == (1, 1) else 3):
                     impressions = int(rng.integers(100, 5000))
                     clicks = int(rng.integers(0, impressions // 10))
-                    lines.append(f"2026-09-{day:02d},111-222-3333,C{campaign},C{campaign} G{group},"
-                                 f"{campaign}{group}{ad},USD,{impressions},{clicks},{rng.uniform(1, 400):.2f},"
-                                 f"{int(rng.integers(0, 5))},{rng.uniform(0, 900):.2f}")
+                    lines.append(
+                        f"2026-09-{day:02d},111-222-3333,C{campaign},C{campaign} G{group},"
+                        f"{campaign}{group}{ad},USD,{impressions},{clicks},{rng.uniform(1, 400):.2f},"
+                        f"{int(rng.integers(0, 5))},{rng.uniform(0, 900):.2f}"
+                    )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -270,15 +300,23 @@ def test_dbt_tests_are_asset_checks_and_clicks_above_impressions_only_warn(db, t
         assert AssetKey(["analytics", model]) in checked, model
 
     report = tmp_path / "clicks_above_impressions.csv"
-    report.write_text("Ad performance report\n\"September 1, 2026\"\n"
-                      "Day,Customer ID,Campaign,Ad group,Ad ID,Currency code,Impr.,Clicks,Cost,Conversions,Conv. value\n"
-                      "2026-09-01,999-000-1111,C1,G1,1,USD,10,12,3.00,1,9.00\n"
-                      "2026-09-01,999-000-1111,C1,G1,2,USD,100,5,2.00,0,0\n")
+    report.write_text(
+        'Ad performance report\n"September 1, 2026"\n'
+        "Day,Customer ID,Campaign,Ad group,Ad ID,Currency code,Impr.,Clicks,Cost,Conversions,Conv. value\n"
+        "2026-09-01,999-000-1111,C1,G1,1,USD,10,12,3.00,1,9.00\n"
+        "2026-09-01,999-000-1111,C1,G1,2,USD,100,5,2.00,0,0\n"
+    )
     import_file(lambda: connect(db), report, load_mapping(MAPPINGS_DIR / "google_ads_ui.yml"))
     result = build_marts()  # succeeds: flagged, not failed
 
-    ctr_checks = [e for e in result.get_asset_check_evaluations()
-                  if e.asset_key == AssetKey(["analytics", "ad_daily"]) and "ctr" in e.check_name]
+    ctr_checks = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == AssetKey(["analytics", "ad_daily"]) and "ctr" in e.check_name
+    ]
     assert len(ctr_checks) == 1 and not ctr_checks[0].passed
     assert ctr_checks[0].severity == AssetCheckSeverity.WARN
-    assert query(db, "SELECT ctr FROM analytics.ad_daily WHERE ad_id LIKE '%1' AND account_id = '9990001111'")["ctr"][0] > 1
+    assert (
+        query(db, "SELECT ctr FROM analytics.ad_daily WHERE ad_id LIKE '%1' AND account_id = '9990001111'")["ctr"][0]
+        > 1
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.conftest import create_database, drop_database
+from tests.helpers import create_database, drop_database
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +18,9 @@ NOTEBOOK = REPO / "notebooks" / "spend_and_support.py"
 
 def run_notebook(url) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": url.libpq, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, str(NOTEBOOK)], env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, str(NOTEBOOK)], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_notebook_tours_the_marts_and_reconciles_them_with_raw(built_db):
@@ -37,8 +38,10 @@ def test_the_notebook_fails_when_the_marts_drift_from_raw(built_db, pg_server):
     try:
         # Raw corrected after the last build: the marts no longer match until dbt runs again.
         with psycopg2.connect(copy.libpq) as conn, conn.cursor() as cur:
-            cur.execute("UPDATE raw.campaign_daily_metrics SET cost_micros = cost_micros + 10000 "
-                        "WHERE ctid = (SELECT ctid FROM raw.campaign_daily_metrics WHERE cost_micros > 0 LIMIT 1)")
+            cur.execute(
+                "UPDATE raw.campaign_daily_metrics SET cost_micros = cost_micros + 10000 "
+                "WHERE ctid = (SELECT ctid FROM raw.campaign_daily_metrics WHERE cost_micros > 0 LIMIT 1)"
+            )
         conn.close()
         done = run_notebook(copy)
     finally:

@@ -7,7 +7,7 @@ import psycopg2
 import pytest
 
 from ask.answerer import answer_question
-from tests.conftest import materialize_pipeline
+from tests.helpers import materialize_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +71,7 @@ def test_account_spend_equals_raw_micros_to_the_cent(read):
 
 
 def test_ratios_are_ratios_of_sums_and_null_without_denominator(read):
-    read.execute(
-        "SELECT count(*) FROM analytics.campaign_daily WHERE impressions = 0 AND ctr IS NOT NULL"
-    )
+    read.execute("SELECT count(*) FROM analytics.campaign_daily WHERE impressions = 0 AND ctr IS NOT NULL")
     assert read.fetchone()[0] == 0
     read.execute(
         "SELECT bool_and(ctr = clicks::numeric / impressions) FROM analytics.account_daily WHERE impressions > 0"
@@ -104,7 +102,7 @@ def test_rematerializing_is_idempotent_and_labels_recent_days_provisional(db, mo
         cur.execute("SELECT sum(cost) FROM analytics.account_daily")
         assert cur.fetchone()[0] == first_spend
         # The second refresh re-reads only the lookback window; the first backfilled 90 days.
-        cur.execute("SELECT days_lookback, count(*) FROM app.refresh_jobs GROUP BY 1 ORDER BY 1")
+        cur.execute("SELECT lookback_days, count(*) FROM app.refresh_jobs GROUP BY 1 ORDER BY 1")
         assert cur.fetchall() == [(30, 3), (90, 3)]
         # Days inside the 30-day conversion window (in the account's time zone) are provisional.
         # Per account: near midnight UTC, accounts in different zones are on different days.

@@ -1,6 +1,6 @@
 """The account-registry sensor and the 6-hourly schedules, evaluated by Dagster itself."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from dagster import (
@@ -17,7 +17,7 @@ from orchestration.definitions import defs
 from orchestration.jobs import ad_accounts_every_6_hours, marts_every_6_hours
 from sensors.accounts import ad_account_registry
 
-TICK = datetime(2026, 10, 1, 6, 0, tzinfo=timezone.utc)
+TICK = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
 
 
 def test_registry_sensor_adds_a_partition_per_account_once(db, demo_env, cursor):
@@ -28,9 +28,7 @@ def test_registry_sensor_adds_a_partition_per_account_once(db, demo_env, cursor)
 
     assert isinstance(result, SensorResult)
     (request,) = result.dynamic_partitions_requests
-    assert sorted(request.partition_keys) == [
-        "google_ads:4216739015", "google_ads:5902261847", "google_ads:7384920156"
-    ]
+    assert sorted(request.partition_keys) == ["google_ads:4216739015", "google_ads:5902261847", "google_ads:7384920156"]
     cursor.execute("SELECT count(*) FROM app.ad_accounts WHERE platform = 'google_ads'")
     assert cursor.fetchone()[0] == 3
 

@@ -11,14 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.file_import import import_file, load_mapping
+from assets.imports.mapping import load_mapping
+from assets.imports.write import import_file
 from orchestration import migrate
-from orchestration.dbt_project import DBT_EXECUTABLE
-from orchestration.settings import DBT_PROJECT_DIR, MAPPINGS_DIR
 from resources.database import connect
-from tests.conftest import create_database, drop_database
-from tests.integration.test_file_import import KAGGLE_TICKETS
-from tests.integration.test_marts import build_marts, query
+from resources.dbt import DBT_EXECUTABLE
+from resources.settings import DBT_PROJECT_DIR, MAPPINGS_DIR
+from tests.helpers import KAGGLE_TICKETS, build_marts, create_database, drop_database, query
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +27,34 @@ BREAKDOWNS = ("all", "priority", "status", "channel", "category")
 KEYS = ["source", "period_start", "breakdown", "breakdown_value"]
 PERIOD_COLUMN = {"day": "date_day", "week": "week_start", "month": "month_start"}
 MART = {"day": "tickets_daily", "week": "tickets_weekly", "month": "tickets_monthly"}
-COUNTS = ["tickets_created", "first_responses", "first_responses_without_created_at", "tickets_resolved",
-          "resolved_without_created_at", "open_backlog_at_end", "open_backlog_past_resolution_target",
-          "unresolved_without_created_at", "first_responses_timed", "first_response_sla_measured",
-          "first_response_sla_met", "resolutions_timed", "resolution_sla_measured", "resolution_sla_met"]
-MEASURES = ["first_response_hours_sum", "first_response_hours_avg", "first_response_hours_p50",
-            "first_response_hours_p90", "first_response_sla_share", "resolution_hours_sum", "resolution_hours_avg",
-            "resolution_hours_p50", "resolution_hours_p90", "resolution_sla_share"]
+COUNTS = [
+    "tickets_created",
+    "first_responses",
+    "first_responses_without_created_at",
+    "tickets_resolved",
+    "resolved_without_created_at",
+    "open_backlog_at_end",
+    "open_backlog_past_resolution_target",
+    "unresolved_without_created_at",
+    "first_responses_timed",
+    "first_response_sla_measured",
+    "first_response_sla_met",
+    "resolutions_timed",
+    "resolution_sla_measured",
+    "resolution_sla_met",
+]
+MEASURES = [
+    "first_response_hours_sum",
+    "first_response_hours_avg",
+    "first_response_hours_p50",
+    "first_response_hours_p90",
+    "first_response_sla_share",
+    "resolution_hours_sum",
+    "resolution_hours_avg",
+    "resolution_hours_p50",
+    "resolution_hours_p90",
+    "resolution_sla_share",
+]
 
 # Hand-picked lives, UTC unless an offset is given. 2026-03-30 is a Monday and starts April's week:
 # the set spans a week and a month boundary. Targets (seed): urgent 1h/8h, high 4h/24h, normal
@@ -153,8 +173,9 @@ def expected_marts(tickets: pd.DataFrame, source: str, period: str) -> pd.DataFr
                 last = max(in_period)
                 last_end = pd.Timestamp(last + timedelta(days=1), tz="UTC")
                 known = g[g["created_at"].notna()]
-                open_ = known[(known["created_day"] <= last)
-                              & (known["resolved_day"].isna() | (known["resolved_day"] > last))]
+                open_ = known[
+                    (known["created_day"] <= last) & (known["resolved_day"].isna() | (known["resolved_day"] > last))
+                ]
                 unknown_open = g[g["created_at"].isna() & (g["resolved_day"].isna() | (g["resolved_day"] > last))]
                 responded = g[g["first_response_day"].isin(in_period)]
                 resolved = g[g["resolved_day"].isin(in_period)]
@@ -164,34 +185,40 @@ def expected_marts(tickets: pd.DataFrame, source: str, period: str) -> pd.DataFr
                 fr_met = int((fr_measured["fr_hours"] <= fr_measured["fr_target"]).sum())
                 res_met = int((res_measured["res_hours"] <= res_measured["res_target"]).sum())
                 backlog_known = unknown_open.empty
-                rows.append({
-                    "source": source, "period_start": start, "breakdown": breakdown, "breakdown_value": value,
-                    "tickets_created": int(g["created_day"].isin(in_period).sum()) if reports_created else math.nan,
-                    "first_responses": len(responded),
-                    "first_responses_without_created_at": int(responded["created_at"].isna().sum()),
-                    "tickets_resolved": len(resolved),
-                    "resolved_without_created_at": int(resolved["created_at"].isna().sum()),
-                    "open_backlog_at_end": len(open_) if backlog_known else math.nan,
-                    "open_backlog_past_resolution_target":
-                        int((open_["res_due_at"] < last_end).sum()) if backlog_known else math.nan,
-                    "unresolved_without_created_at": len(unknown_open),
-                    "first_responses_timed": len(fr_hours),
-                    "first_response_hours_sum": fr_hours.sum() if len(fr_hours) else math.nan,
-                    "first_response_hours_avg": fr_hours.mean(),
-                    "first_response_hours_p50": quantile(fr_hours, 0.5),
-                    "first_response_hours_p90": quantile(fr_hours, 0.9),
-                    "first_response_sla_measured": len(fr_measured),
-                    "first_response_sla_met": fr_met,
-                    "first_response_sla_share": share(fr_met, len(fr_measured)),
-                    "resolutions_timed": len(res_hours),
-                    "resolution_hours_sum": res_hours.sum() if len(res_hours) else math.nan,
-                    "resolution_hours_avg": res_hours.mean(),
-                    "resolution_hours_p50": quantile(res_hours, 0.5),
-                    "resolution_hours_p90": quantile(res_hours, 0.9),
-                    "resolution_sla_measured": len(res_measured),
-                    "resolution_sla_met": res_met,
-                    "resolution_sla_share": share(res_met, len(res_measured)),
-                })
+                rows.append(
+                    {
+                        "source": source,
+                        "period_start": start,
+                        "breakdown": breakdown,
+                        "breakdown_value": value,
+                        "tickets_created": int(g["created_day"].isin(in_period).sum()) if reports_created else math.nan,
+                        "first_responses": len(responded),
+                        "first_responses_without_created_at": int(responded["created_at"].isna().sum()),
+                        "tickets_resolved": len(resolved),
+                        "resolved_without_created_at": int(resolved["created_at"].isna().sum()),
+                        "open_backlog_at_end": len(open_) if backlog_known else math.nan,
+                        "open_backlog_past_resolution_target": int((open_["res_due_at"] < last_end).sum())
+                        if backlog_known
+                        else math.nan,
+                        "unresolved_without_created_at": len(unknown_open),
+                        "first_responses_timed": len(fr_hours),
+                        "first_response_hours_sum": fr_hours.sum() if len(fr_hours) else math.nan,
+                        "first_response_hours_avg": fr_hours.mean(),
+                        "first_response_hours_p50": quantile(fr_hours, 0.5),
+                        "first_response_hours_p90": quantile(fr_hours, 0.9),
+                        "first_response_sla_measured": len(fr_measured),
+                        "first_response_sla_met": fr_met,
+                        "first_response_sla_share": share(fr_met, len(fr_measured)),
+                        "resolutions_timed": len(res_hours),
+                        "resolution_hours_sum": res_hours.sum() if len(res_hours) else math.nan,
+                        "resolution_hours_avg": res_hours.mean(),
+                        "resolution_hours_p50": quantile(res_hours, 0.5),
+                        "resolution_hours_p90": quantile(res_hours, 0.9),
+                        "resolution_sla_measured": len(res_measured),
+                        "resolution_sla_met": res_met,
+                        "resolution_sla_share": share(res_met, len(res_measured)),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -209,8 +236,10 @@ def assert_marts_equal(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
 # -- the synthetic set ---------------------------------------------------------------------------------
 def synthetic_tickets() -> pd.DataFrame:
     frame = pd.read_csv(io.StringIO(SYNTHETIC_CSV), dtype=str)
-    times = {c: pd.to_datetime(frame[src], utc=True, format="ISO8601")
-             for c, src in (("created_at", "created"), ("first_response_at", "first_reply"), ("resolved_at", "solved"))}
+    times = {
+        c: pd.to_datetime(frame[src], utc=True, format="ISO8601")
+        for c, src in (("created_at", "created"), ("first_response_at", "first_reply"), ("resolved_at", "solved"))
+    }
     return frame.assign(**times)[["id", "priority", "status", "channel", "category", *times]]
 
 
@@ -226,12 +255,24 @@ def test_synthetic_marts_match_values_worked_out_by_hand(marts_db):
     # Open at a day's end: created on or before it, not resolved by its end (S02 resolved on 03-28
     # is no longer open that evening; S13, created and resolved on 04-02, never is).
     assert every["open_backlog_at_end"].to_dict() == {
-        d("2026-03-27"): 2, d("2026-03-28"): 3, d("2026-03-29"): 5, d("2026-03-30"): 6, d("2026-03-31"): 6,
-        d("2026-04-01"): 6, d("2026-04-02"): 4}
+        d("2026-03-27"): 2,
+        d("2026-03-28"): 3,
+        d("2026-03-29"): 5,
+        d("2026-03-30"): 6,
+        d("2026-03-31"): 6,
+        d("2026-04-01"): 6,
+        d("2026-04-02"): 4,
+    }
     # S14 was created at 01:30 +02:00 on 04-02, which is 04-01 in UTC (the support time zone).
     assert every["tickets_created"].to_dict() == {
-        d("2026-03-27"): 3, d("2026-03-28"): 2, d("2026-03-29"): 2, d("2026-03-30"): 3, d("2026-03-31"): 2,
-        d("2026-04-01"): 3, d("2026-04-02"): 1}
+        d("2026-03-27"): 3,
+        d("2026-03-28"): 2,
+        d("2026-03-29"): 2,
+        d("2026-03-30"): 3,
+        d("2026-03-31"): 2,
+        d("2026-04-01"): 3,
+        d("2026-04-02"): 1,
+    }
     # Past target at 04-02's end: S04 (high, due 03-29 14:00), S05 (normal, due 04-01 08:00) and S12
     # (urgent, due 04-01 20:00); S09 (low) is due 04-05.
     assert every.loc[d("2026-04-02"), "open_backlog_past_resolution_target"] == 3
@@ -270,7 +311,9 @@ def test_rollups_recompute_percentiles_from_tickets(marts_db):
     assert (summed.sort_index().to_numpy() == rolled.sort_index().to_numpy()).all()
     for breakdown in BREAKDOWNS[1:]:
         parts = daily[daily["breakdown"] == breakdown].groupby("period_start")["tickets_created"].sum()
-        assert parts.to_dict() == daily[daily["breakdown"] == "all"].set_index("period_start")["tickets_created"].to_dict()
+        assert (
+            parts.to_dict() == daily[daily["breakdown"] == "all"].set_index("period_start")["tickets_created"].to_dict()
+        )
     all_days = daily[(daily["breakdown"] == "all") & daily["resolution_hours_p90"].notna()]
     week_p90 = weekly[weekly["breakdown"] == "all"].set_index("period_start")["resolution_hours_p90"]
     averaged = all_days.groupby("week")["resolution_hours_p90"].mean()
@@ -283,17 +326,39 @@ def test_support_days_follow_the_configured_time_zone(db, tmp_path):
     (tmp_path / "synthetic.yml").write_text(SYNTHETIC_MAPPING)
     import_file(lambda: connect(db), tmp_path / "synthetic.csv", load_mapping(tmp_path / "synthetic.yml"))
     build = subprocess.run(
-        [DBT_EXECUTABLE, "build", "--select", "+tickets_daily", "--vars", "{ticket_time_zone: Europe/Berlin}",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        cwd=DBT_PROJECT_DIR, env={**os.environ, **db.dbt_env()}, capture_output=True, text=True, timeout=300)
+        [
+            DBT_EXECUTABLE,
+            "build",
+            "--select",
+            "+tickets_daily",
+            "--vars",
+            "{ticket_time_zone: Europe/Berlin}",
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, **db.dbt_env()},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stdout[-3000:]
     daily = mart(db, "day", SYNTHETIC)
     created = daily[daily["breakdown"] == "all"].set_index("period_start")["tickets_created"]
     d = date.fromisoformat
     # S02 (03-27 23:30 UTC) is 00:30 on 03-28 in Berlin (UTC+1); S10 (03-31 22:00 UTC) is midnight
     # on 04-01 (UTC+2 from 03-29); S14 (01:30 +02:00) is on 04-02, as written.
-    assert created.to_dict() == {d("2026-03-27"): 2, d("2026-03-28"): 3, d("2026-03-29"): 2, d("2026-03-30"): 3,
-                                 d("2026-03-31"): 1, d("2026-04-01"): 3, d("2026-04-02"): 2}
+    assert created.to_dict() == {
+        d("2026-03-27"): 2,
+        d("2026-03-28"): 3,
+        d("2026-03-29"): 2,
+        d("2026-03-30"): 3,
+        d("2026-03-31"): 1,
+        d("2026-04-01"): 3,
+        d("2026-04-02"): 2,
+    }
 
 
 # -- the Kaggle export -----------------------------------------------------------------------------------
@@ -304,14 +369,23 @@ def kaggle_tickets() -> pd.DataFrame:
     first = pd.to_datetime(raw["First Response Time"], format="%Y-%m-%d %H:%M:%S").dt.tz_localize("UTC")
     resolved = pd.to_datetime(raw["Time to Resolution"], format="%Y-%m-%d %H:%M:%S").dt.tz_localize("UTC")
     kept = ~(first.notna() & resolved.notna() & (resolved < first))
-    frame = pd.DataFrame({
-        "priority": raw["Ticket Priority"].map({"Critical": "urgent", "High": "high", "Medium": "normal", "Low": "low"}),
-        "status": raw["Ticket Status"].map({"Open": "open", "Pending Customer Response": "pending", "Closed": "closed"}),
-        "channel": raw["Ticket Channel"].map({"Email": "email", "Phone": "phone", "Chat": "chat", "Social media": "social"}),
-        "category": raw["Ticket Type"],
-        "created_at": pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]"),
-        "first_response_at": first, "resolved_at": resolved,
-    })
+    frame = pd.DataFrame(
+        {
+            "priority": raw["Ticket Priority"].map(
+                {"Critical": "urgent", "High": "high", "Medium": "normal", "Low": "low"}
+            ),
+            "status": raw["Ticket Status"].map(
+                {"Open": "open", "Pending Customer Response": "pending", "Closed": "closed"}
+            ),
+            "channel": raw["Ticket Channel"].map(
+                {"Email": "email", "Phone": "phone", "Chat": "chat", "Social media": "social"}
+            ),
+            "category": raw["Ticket Type"],
+            "created_at": pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]"),
+            "first_response_at": first,
+            "resolved_at": resolved,
+        }
+    )
     assert frame[["priority", "status", "channel"]].notna().all().all()
     return frame[kept]
 
@@ -348,13 +422,19 @@ def test_demo_ticket_marts_are_complete(built_db):
         # The demo helpdesk says when every ticket was opened: backlog is known and never negative.
         assert frame["open_backlog_at_end"].notna().all() and (frame["open_backlog_at_end"] >= 0).all(), mart_name
         assert set(frame["breakdown"]) == set(BREAKDOWNS)
-    raw = query(built_db, "SELECT source, count(*) AS tickets, count(resolved_at) AS resolved FROM raw.tickets "
-                          "GROUP BY source")
-    totals = query(built_db, "SELECT source, sum(tickets_created) AS tickets, sum(tickets_resolved) AS resolved "
-                             "FROM analytics.tickets_monthly WHERE breakdown = 'all' GROUP BY source")
+    raw = query(
+        built_db, "SELECT source, count(*) AS tickets, count(resolved_at) AS resolved FROM raw.tickets GROUP BY source"
+    )
+    totals = query(
+        built_db,
+        "SELECT source, sum(tickets_created) AS tickets, sum(tickets_resolved) AS resolved "
+        "FROM analytics.tickets_monthly WHERE breakdown = 'all' GROUP BY source",
+    )
     assert raw.set_index("source").to_dict() == totals.set_index("source").astype(int).to_dict()
     weeks = query(built_db, "SELECT DISTINCT week_start FROM analytics.tickets_weekly")["week_start"]
     assert all(d.weekday() == 0 for d in weeks)
-    daily = query(built_db, "SELECT first_response_sla_share, resolution_sla_share FROM analytics.tickets_daily "
-                            "WHERE breakdown = 'all'")
+    daily = query(
+        built_db,
+        "SELECT first_response_sla_share, resolution_sla_share FROM analytics.tickets_daily WHERE breakdown = 'all'",
+    )
     assert daily.notna().any().all(), "the demo has measurable SLA shares"

@@ -1,6 +1,7 @@
 import pytest
 
-from resources.database import DatabaseNotConfigured, DatabaseUrl, resolve_database_url
+from resources.database import DatabaseNotConfigured, resolve_database_url
+from resources.database_url import DatabaseUrl
 
 
 def test_socket_url_forms():

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from statistics import mean
 
 import pytest
 
-from resources.demo_data import PLATFORM, SOURCE, DemoGoogleAdsSource, DemoTicketSource
+from resources.ads.demo import PLATFORM, DemoGoogleAdsSource
+from resources.demo import SOURCE
+from resources.tickets.demo import DemoTicketSource
 
 END = date(2026, 9, 30)
 NORTHWIND, BRIGHTLANE, KESTREL = "4216739015", "7384920156", "5902261847"
 PMAX_CAMPAIGN, PAUSED_CAMPAIGN, DARK_SUNDAY_CAMPAIGN = "20318874", "20318885", "30427738"
 METRICS = ("impressions", "clicks", "cost_micros", "conversions", "conversions_value")
-HORIZON = datetime(2026, 10, 1, tzinfo=timezone.utc)  # the end of END
+HORIZON = datetime(2026, 10, 1, tzinfo=UTC)  # the end of END
 
 
 def all_metrics(source: DemoGoogleAdsSource, grain: str) -> list[dict]:
@@ -300,7 +302,7 @@ def test_ticket_fields_are_canonical(tickets):
 def test_ticket_timestamps_are_ordered_and_never_in_the_future(tickets):
     for t in tickets:
         created, responded, resolved = t["created_at"], t["first_response_at"], t["resolved_at"]
-        assert created.tzinfo == timezone.utc and created < HORIZON
+        assert created.tzinfo == UTC and created < HORIZON
         if responded is None:
             assert resolved is None and t["status"] == "open"
             continue

@@ -57,8 +57,13 @@ def test_no_period_named():
 
 
 def test_ratios_are_ratios_of_sums_and_undefined_without_denominator():
-    sums = {"impressions": Decimal(0), "clicks": Decimal(0), "cost": Decimal("12.50"),
-            "conversions": Decimal(4), "conversion_value": Decimal(50)}
+    sums = {
+        "impressions": Decimal(0),
+        "clicks": Decimal(0),
+        "cost": Decimal("12.50"),
+        "conversions": Decimal(4),
+        "conversion_value": Decimal(50),
+    }
     assert metric_value(METRICS["ctr"], sums) is None
     assert metric_value(METRICS["cpc"], sums) is None
     assert metric_value(METRICS["cpa"], sums) == Decimal("3.125")
