@@ -47,3 +47,19 @@ def money(value: float | Decimal) -> Decimal:
 
 def slug(text: str) -> str:
     return "-".join(text.lower().split())
+
+
+class DemoWindow:
+    """The days a demo source covers: `days` ending at `end_date` (default yesterday), and the seed
+    its numbers derive from. Shared by the demo ad and ticket sources."""
+
+    def __init__(self, end_date: date | None = None, days: int = 90, seed: int = 7):
+        if days < 1:
+            raise ValueError(f"days must be at least 1, got {days}")
+        self.end_date = end_date or default_end_date()
+        self.days = days
+        self.seed = seed
+
+    def date_range(self, account_id: str | None = None) -> tuple[date, date]:
+        """The same days for every account (the AdSource interface asks per account: time zones)."""
+        return window(self.end_date, self.days)

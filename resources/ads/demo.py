@@ -9,15 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from resources.demo import (
-    SOURCE,
-    days_between,
-    default_end_date,
-    money,
-    rng,
-    slug,
-    window,
-)
+from resources.demo import SOURCE, DemoWindow, days_between, money, rng, slug
 from resources.ids import GOOGLE_ADS
 from resources.raw_schema import METRICS
 
@@ -436,23 +428,15 @@ def sum_metrics(rows: list[dict]) -> dict:
     return total
 
 
-class DemoGoogleAdsSource:
+class DemoGoogleAdsSource(DemoWindow):
     """Three demo ad accounts answering the same calls a Google Ads API source answers."""
 
     platform = PLATFORM
     source = SOURCE
 
     def __init__(self, end_date: date | None = None, days: int = 90, seed: int = 7):
-        if days < 1:
-            raise ValueError(f"days must be at least 1, got {days}")
-        self.end_date = end_date or default_end_date()
-        self.days = days
-        self.seed = seed
+        super().__init__(end_date, days, seed)
         self._ads = {c.campaign_id: campaign_ads(seed, c) for a in ACCOUNTS for c in a.campaigns}
-
-    def date_range(self, account_id: str | None = None) -> tuple[date, date]:
-        """The same days for every account (the AdSource interface asks per account: time zones)."""
-        return window(self.end_date, self.days)
 
     def accounts(self) -> list[dict]:
         return [self.customer(a.account_id) for a in ACCOUNTS]

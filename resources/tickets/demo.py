@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from resources.demo import SOURCE, days_between, default_end_date, rng, window
+from resources.demo import SOURCE, DemoWindow, days_between, rng
 
 # -- tickets -------------------------------------------------------------------------------------
 # (canonical, as the helpdesk says it, share of tickets)
@@ -153,20 +153,10 @@ def observe(ticket: TicketLife, horizon: datetime) -> dict:
     return {**ticket.row, "status": status, "first_response_at": responded, "resolved_at": resolved}
 
 
-class DemoTicketSource:
+class DemoTicketSource(DemoWindow):
     """A helpdesk's tickets and comments, one deterministic batch per creation day."""
 
     source = SOURCE
-
-    def __init__(self, end_date: date | None = None, days: int = 90, seed: int = 7):
-        if days < 1:
-            raise ValueError(f"days must be at least 1, got {days}")
-        self.end_date = end_date or default_end_date()
-        self.days = days
-        self.seed = seed
-
-    def date_range(self) -> tuple[date, date]:
-        return window(self.end_date, self.days)
 
     def horizon(self) -> datetime:
         """The end of end_date (UTC): nothing later is reported."""
