@@ -1,6 +1,6 @@
 """Benchmark: a 6-hourly incremental dbt build against a full refresh, on a scaled-up synthetic set.
 
-    .venv/bin/python bench/marts_refresh.py [--accounts 20] [--days 365] [--lookback 30]
+    .venv/bin/python bench/marts_refresh.py [--accounts 20] [--days 365[,730,1460]] [--lookback 30]
 
 Writes deterministic synthetic raw rows (accounts x campaigns x ad groups x ads x days, with a
 Performance-Max-like campaign remainder) into a scratch database: a throwaway embedded PostgreSQL,
@@ -12,7 +12,8 @@ backfilled three days ago, the window re-read by yesterday's refresh):
      moves to now, some clicks change), then the incremental build with that lookback;
   3. the baseline: a full refresh over the same data.
 It prints wall time and the fact model's own time side by side, and checks that the incremental
-fact equals the full refresh's row for row.
+fact equals the full refresh's row for row. `--days 365,730,1460` sweeps history lengths, each in
+its own database: the 6-hourly build should stay flat while the full refresh grows.
 """
 
 import argparse
@@ -168,62 +169,71 @@ def scratch_database() -> tuple[DatabaseUrl, Callable[[], None]]:
     return url, drop
 
 
+def run_one(accounts: int, days: int, lookback: int) -> dict:
+    """One history length in its own scratch database: first build, 6-hourly incremental, full refresh."""
+    url, drop = scratch_database()
+    try:
+        migrate.upgrade(url)
+        started = time.perf_counter()
+        params = {"accounts": accounts, "campaigns": CAMPAIGNS, "groups": AD_GROUPS, "ads": ADS, "days": days}
+        execute(url, SYNTHETIC_RAW, {**params, "lookback": lookback})
+        ((ad_rows,),) = execute(url, "SELECT count(*) FROM raw.ad_daily_metrics")
+        print(
+            f"synthetic raw: {accounts} accounts x {CAMPAIGNS * AD_GROUPS * ADS} ads x {days} days = "
+            f"{ad_rows:,} ad rows ({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
+        print("  dbt build: first build ...", flush=True)
+        first = dbt_build(url, lookback)
+        execute(url, REEXTRACT, {"lookback": lookback})
+        print("  dbt build: incremental after a re-extract ...", flush=True)
+        incremental = dbt_build(url, lookback)
+        incremental_fingerprint = execute(url, FACT_FINGERPRINT)[0]
+        print("  dbt build: full refresh ...", flush=True)
+        full = dbt_build(url, lookback, full_refresh=True)
+        full_fingerprint = execute(url, FACT_FINGERPRINT)[0]
+    finally:
+        drop()
+    return {
+        "days": days,
+        "ad_rows": ad_rows,
+        "first": first,
+        "incremental": incremental,
+        "full": full,
+        "same": incremental_fingerprint == full_fingerprint,
+        "fact_rows": full_fingerprint[0],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=20)
-    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--days", default="365", help="days of history; a comma-separated list sweeps them (365,730,1460)"
+    )
     parser.add_argument("--lookback", type=int, default=30, help="days the 6-hourly refresh re-reads")
     args = parser.parse_args()
 
     from resources.dbt import prepare_dbt_manifest
 
-    url, drop = scratch_database()
-    try:
-        migrate.upgrade(url)
-        prepare_dbt_manifest()
-        started = time.perf_counter()
-        execute(
-            url,
-            SYNTHETIC_RAW,
-            {
-                "accounts": args.accounts,
-                "campaigns": CAMPAIGNS,
-                "groups": AD_GROUPS,
-                "ads": ADS,
-                "days": args.days,
-                "lookback": args.lookback,
-            },
-        )
-        ((ad_rows,),) = execute(url, "SELECT count(*) FROM raw.ad_daily_metrics")
-        print(
-            f"synthetic raw: {args.accounts} accounts x {CAMPAIGNS * AD_GROUPS * ADS} ads x {args.days} days = "
-            f"{ad_rows:,} ad rows ({time.perf_counter() - started:.1f} s)",
-            flush=True,
-        )
+    prepare_dbt_manifest()
+    results = [run_one(args.accounts, int(days), args.lookback) for days in args.days.split(",")]
 
-        print("dbt build: first build ...", flush=True)
-        first_wall, first_fact = dbt_build(url, args.lookback)
-        execute(url, REEXTRACT, {"lookback": args.lookback})
-        print("dbt build: incremental after a re-extract ...", flush=True)
-        incremental_wall, incremental_fact = dbt_build(url, args.lookback)
-        incremental = execute(url, FACT_FINGERPRINT)[0]
-        print("dbt build: full refresh ...", flush=True)
-        full_wall, full_fact = dbt_build(url, args.lookback, full_refresh=True)
-        full = execute(url, FACT_FINGERPRINT)[0]
-    finally:
-        drop()
-
-    print(f"\n{'dbt build':<38} {'wall s':>8} {'fact model s':>13}")
-    print(f"{'first build (from scratch)':<38} {first_wall:>8.1f} {first_fact:>13.1f}")
-    print(f"{'baseline: full refresh':<38} {full_wall:>8.1f} {full_fact:>13.1f}")
-    print(f"{f'incremental, {args.lookback}-day lookback':<38} {incremental_wall:>8.1f} {incremental_fact:>13.1f}")
     print(
-        f"{'incremental vs full refresh':<38} {full_wall / incremental_wall:>7.1f}x "
-        f"{full_fact / incremental_fact:>12.1f}x"
+        f"\n{args.accounts} accounts, {args.lookback}-day lookback; wall s of the whole dbt build asset run "
+        "(fact model s in brackets)"
     )
-    same = incremental == full
-    print(f"\nfact rows {full[0]:,}; incremental equals full refresh: {'yes' if same else 'NO'}")
-    return 0 if same else 1
+    print(
+        f"{'history':>8} {'ad rows':>11} {'first build':>14} {'full refresh':>14} {'incremental':>14} "
+        f"{'incr/full':>9}  equal"
+    )
+    for r in results:
+        (fw, ff), (iw, inf), (rw, rf) = r["first"], r["incremental"], r["full"]
+        print(
+            f"{r['days']:>6} d {r['ad_rows']:>11,} {fw:>7.1f} ({ff:>4.1f}) {rw:>7.1f} ({rf:>4.1f}) "
+            f"{iw:>7.1f} ({inf:>4.1f}) {iw / rw:>8.2f}x  {'yes' if r['same'] else 'NO'}"
+        )
+    return 0 if all(r["same"] for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -103,12 +103,17 @@ AD_MODELS = [
 ]
 
 
+# Bookkeeping, not data: when the build that wrote the row ran.
+BUILD_COLUMNS = {"built_at"}
+
+
 def snapshot(db) -> dict[str, list[tuple]]:
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         tables = {}
         for model in AD_MODELS:
             cur.execute(f"SELECT * FROM analytics.{model}")
-            tables[model] = sorted(cur.fetchall(), key=repr)
+            keep = [i for i, column in enumerate(cur.description) if column.name not in BUILD_COLUMNS]
+            tables[model] = sorted((tuple(row[i] for i in keep) for row in cur.fetchall()), key=repr)
         return tables
 
 
@@ -320,3 +325,40 @@ def test_dbt_tests_are_asset_checks_and_clicks_above_impressions_only_warn(db, t
         query(db, "SELECT ctr FROM analytics.ad_daily WHERE ad_id LIKE '%1' AND account_id = '9990001111'")["ctr"][0]
         > 1
     )
+
+
+def test_an_incremental_build_tests_every_row_it_wrote_days_imported_late_included(db, demo_env):
+    """Tests of an incremental build check the rows it wrote (by built_at), not the lookback window
+    alone: an old day loaded late with a fault fails the build that read it."""
+    materialize_pipeline()
+    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
+        # As if history was loaded three days ago and September re-read two days ago (a single load
+        # would be re-read whole: the overlap for loads still committing).
+        for table, column, day in [
+            ("raw.ad_daily_metrics", "_extracted_at", "date"),
+            ("raw.campaign_daily_metrics", "_extracted_at", "date"),
+            ("analytics.int_ads__daily_facts", "extracted_at", "date_day"),
+        ]:
+            cur.execute(
+                f"UPDATE {table} SET {column} = {column} - CASE WHEN {day} < '2026-09-01' "
+                "THEN interval '3 days' ELSE interval '2 days' END"
+            )
+        # Half a year back, far outside the lookback: an ad row of an account raw.customers lacks.
+        cur.execute(
+            "INSERT INTO raw.ad_daily_metrics (platform, account_id, campaign_id, ad_group_id, ad_id, date, "
+            "impressions, clicks, cost_micros, conversions, conversions_value, source) "
+            "VALUES ('google_ads', '9999999999', 'c', 'g', 'a', '2026-04-01', 10, 1, 1000000, 0, 0, 'test')"
+        )
+    result = build_marts(expect_success=False)
+    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+    assert any(name.startswith("has_parent_int_ads__daily_facts_platform__account_id") for name in failed), failed
+    # That build rewrote the lookback window and the late day only; the rest keeps the first build's stamp.
+    built = query(
+        db,
+        "SELECT built_at = max(built_at) OVER () AS this_build, min(date_day) AS first, count(*) AS n "
+        "FROM analytics.int_ads__daily_facts GROUP BY built_at",
+    )
+    assert sorted(built["this_build"]) == [False, True]
+    this_build, earlier = built[built["this_build"]].iloc[0], built[~built["this_build"]].iloc[0]
+    assert this_build["first"].isoformat() == "2026-04-01"  # the late day, with September
+    assert earlier["first"].isoformat() == "2026-07-03" and earlier["n"] > this_build["n"]

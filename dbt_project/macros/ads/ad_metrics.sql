@@ -28,12 +28,12 @@
 with summed as (
     select
         {{ keys | join(', ') }},
-        date_trunc('{{ period }}', date_day)::date as {{ period }}_start,
+        date_trunc('{{ period }}', date_day::timestamp)::date as {{ period }}_start,
         count(distinct date_day) as days_with_data,
         {{ summed_metrics() }},
         bool_or(is_provisional) as is_provisional
     from {{ ref(daily_model) }}
-    group by {{ keys | join(', ') }}, date_trunc('{{ period }}', date_day)
+    group by {{ keys | join(', ') }}, date_trunc('{{ period }}', date_day::timestamp)
 )
 
 select

@@ -1,11 +1,23 @@
 {#
   The one lookback boundary (exclusive): the window is the days `> boundary`, i.e. the last
-  `lookback_days` days up to and including `anchor`. The fact's reprocessing and its post-hook
-  anchor at current_date; the mart tests' filter (testing/get_where_subquery.sql) anchors at the
-  fact's newest day. `lookback_days` has no default here: Dagster always passes it.
+  `lookback_days` days up to and including today. Used by the fact's reprocessing and by its
+  post-hook. (The tests of an incremental build need no boundary: they check the rows the build
+  wrote, by `built_at`.) `lookback_days` has no default here: Dagster always passes it.
 #}
-{% macro lookback_boundary(anchor='current_date') -%}
-    {{ anchor }} - {{ var('lookback_days') }} - 1
+{% macro lookback_boundary() -%}
+    current_date - {{ var('lookback_days') }} - 1
+{%- endmacro %}
+
+{#
+  Staging rows an incremental build of the fact (`fact`) reprocesses: every row loaded since its
+  newest row (less an overlap for loads still committing: a load stamps its rows when its
+  transaction starts) and the lookback window. The fact reads through it, and so do the staging
+  tests, which run before the fact is built.
+#}
+{% macro loaded_since_last_build(fact) -%}
+extracted_at > (select coalesce(max(extracted_at), '-infinity') from {{ fact }})
+    - interval '{{ var("load_overlap_hours") }} hours'
+or date_day > {{ lookback_boundary() }}
 {%- endmacro %}
 
 {#

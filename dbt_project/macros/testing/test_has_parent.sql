@@ -3,7 +3,7 @@
 {% test has_parent(model, columns, to, to_columns=none) %}
 {%- set parent_columns = to_columns or columns -%}
 select {{ columns | join(', ') }}
-from {{ model }} as child
+from (select * from {{ model }}) as child  -- {{ model }} may be a filtered subquery
 where {% for column in columns %}child.{{ column }} is not null and {% endfor %}not exists (
     select 1
     from {{ to }} as parent

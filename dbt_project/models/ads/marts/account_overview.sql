@@ -20,10 +20,16 @@ with summed as (
         count(distinct facts.date_day) filter (where {{ in_previous }}) as previous_days_with_data,
         {{ summed_metrics(where=in_previous, prefix='previous_') }}
     from {{ ref('int_ads__prompt_windows') }} as windows
-    inner join {{ ref('int_ads__daily_facts') }} as facts
-        on windows.platform = facts.platform
-        and windows.account_id = facts.account_id
-        and facts.date_day between windows.previous_window_start and windows.window_end
+    -- Lateral: a range scan of the fact's index per account and window, not a scan of history.
+    cross join
+        lateral (
+            select window_rows.*
+            from {{ ref('int_ads__daily_facts') }} as window_rows
+            where
+                window_rows.platform = windows.platform
+                and window_rows.account_id = windows.account_id
+                and window_rows.date_day between windows.previous_window_start and windows.window_end
+        ) as facts
     group by windows.platform, windows.account_id, windows.window_days, windows.window_start, windows.window_end
 )
 
