@@ -29,8 +29,6 @@ METRIC_TYPES = {
     "conversions": NUMERIC,
     "conversions_value": NUMERIC,
 }
-# Canonical ticket priorities (a source's own wording is kept in `priority_raw`).
-CANONICAL_PRIORITIES = ("urgent", "high", "normal", "low")
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,22 @@ class AccountResult:
     error: str | None = None
 
 
-def register_accounts(cur, platform: str, accounts: list[dict]) -> None:
-    """Upsert accounts; details a source does not know yet (None) keep their stored values."""
+def register_accounts(cur, platform: str, accounts: list[dict], source: str | None = None) -> None:
+    """Upsert accounts; details a source does not know yet (None) keep their stored values.
+
+    `source` (the source that reads these accounts: demo, google_ads_api) becomes the owner of
+    an account that has none; an account keeps the owner that registered it first (None: not
+    known yet, e.g. a partition added before its first extract)."""
     execute_values(
         cur,
-        "INSERT INTO app.ad_accounts AS a (platform, account_id, name, currency_code, time_zone) VALUES %s "
+        "INSERT INTO app.ad_accounts AS a (platform, account_id, name, currency_code, time_zone, source) VALUES %s "
         "ON CONFLICT (platform, account_id) DO UPDATE SET "
         "name = coalesce(EXCLUDED.name, a.name), currency_code = coalesce(EXCLUDED.currency_code, a.currency_code), "
-        "time_zone = coalesce(EXCLUDED.time_zone, a.time_zone)",
-        [(platform, a["account_id"], a.get("name"), a.get("currency_code"), a.get("time_zone")) for a in accounts],
+        "time_zone = coalesce(EXCLUDED.time_zone, a.time_zone), source = coalesce(a.source, EXCLUDED.source)",
+        [
+            (platform, a["account_id"], a.get("name"), a.get("currency_code"), a.get("time_zone"), source)
+            for a in accounts
+        ],
     )
 
 
@@ -65,7 +72,7 @@ def fetch_account(source: AdSource, account_id: str, window: Window) -> dict[str
 def write_account(cur, source: AdSource, account_id: str, tables: dict[str, list[dict]]) -> dict[str, int]:
     constants = {"platform": source.platform, "source": source.source}
     written = {table: upsert(cur, table, rows, constants) for table, rows in tables.items()}
-    register_accounts(cur, source.platform, tables["customers"])
+    register_accounts(cur, source.platform, tables["customers"], source.source)
     cur.execute(
         "UPDATE app.ad_accounts SET last_refreshed_at = now() WHERE platform = %s AND account_id = %s",
         (source.platform, account_id),
@@ -110,7 +117,7 @@ def sync_source_accounts(connect: Callable, source: AdSource) -> list[str]:
     accounts = source.accounts()
     readable = {a["account_id"] for a in accounts}
     with connect() as conn, conn.cursor() as cur:
-        register_accounts(cur, source.platform, accounts)
+        register_accounts(cur, source.platform, accounts, source.source)
         return [account_id for account_id, _ in active_accounts(cur, source.platform) if account_id in readable]
 
 

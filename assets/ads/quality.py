@@ -2,7 +2,8 @@
 
 Run after every account extract (scoped to that account, the partition) and again over all
 accounts in `refresh_tickets_and_marts` before dbt. Columns, types and keys come from the raw
-contract (resources/raw_schema.py); the value rules are here.
+contract (resources/raw_schema.py); the value limits from the rule set the importer applies too
+(resources/raw_rules.py), so an imported row cannot fail them.
 """
 
 from dagster import AssetCheckExecutionContext, multi_asset_check
@@ -11,13 +12,9 @@ from assets.quality.checks import check_spec, evaluate
 from assets.quality.gx import AccountScope, Suite, dimension_suite, not_null
 from resources.database import PostgresResource
 from resources.ids import split_partition_key
+from resources.raw_rules import CURRENCY_CODE_PATTERN, EARLIEST_METRIC_DATE, MAX_DAYS_AFTER_LOCAL_TODAY, METRIC_MIN
 from resources.raw_schema import METRICS, TABLES, TEXT, RawTable
 
-# Dates before this are a parsing or source error, not history.
-EARLIEST_DATE = "2000-01-01"
-# A metrics day may be the account's local today (partial) or, with a day of slack for clock and
-# API edges, tomorrow; anything later is in the future.
-MAX_DAYS_AFTER_LOCAL_TODAY = 1
 # Freshness (warnings): extracts run every 6 hours and read through the account's local today.
 MAX_DAYS_BEHIND_LOCAL_TODAY = 2
 MAX_HOURS_SINCE_EXTRACTED = 12  # one missed 6-hourly extract still passes; two do not
@@ -41,8 +38,8 @@ def metrics_suite(table: RawTable, grain: str) -> Suite:
     def expectations(E) -> list:
         return [
             *not_null(E, *ids, "date"),
-            *(E.ExpectColumnValuesToBeBetween(column=m, min_value=0) for m in METRICS),
-            E.ExpectColumnValuesToBeBetween(column="date", min_value=EARLIEST_DATE),
+            *(E.ExpectColumnValuesToBeBetween(column=m, min_value=METRIC_MIN) for m in METRICS),
+            E.ExpectColumnValuesToBeBetween(column="date", min_value=EARLIEST_METRIC_DATE.isoformat()),
             E.ExpectColumnValuesToBeBetween(column="days_after_local_today", max_value=MAX_DAYS_AFTER_LOCAL_TODAY),
             E.ExpectColumnValuesToNotBeNull(column="account_time_zone"),
         ]
@@ -54,7 +51,7 @@ def metrics_suite(table: RawTable, grain: str) -> Suite:
         description=(
             f"Great Expectations on the {grain} metrics: columns and types, natural key not null, "
             "impressions/clicks/cost_micros/conversions/conversions_value >= 0, date from "
-            f"{EARLIEST_DATE} to the account's local today + {MAX_DAYS_AFTER_LOCAL_TODAY}, account known "
+            f"{EARLIEST_METRIC_DATE} to the account's local today + {MAX_DAYS_AFTER_LOCAL_TODAY}, account known "
             "with a valid time zone. Blocking: marts are not built from rows that fail."
         ),
         columns=table.column_types,
@@ -71,7 +68,7 @@ WHERE {{scope}}""",
 CUSTOMERS = dimension_suite(
     TABLES["customers"],
     extra=lambda E: [
-        E.ExpectColumnValuesToMatchRegex(column="currency_code", regex="^[A-Z]{3}$"),
+        E.ExpectColumnValuesToMatchRegex(column="currency_code", regex=CURRENCY_CODE_PATTERN),
         E.ExpectColumnValuesToNotBeNull(column="valid_time_zone"),
     ],
     query="""

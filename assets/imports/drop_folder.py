@@ -19,7 +19,8 @@ from dagster import (
 )
 
 from assets.ads.extract import AD_FILE_IMPORTS
-from assets.imports.mapping import MappingError, load_mapping
+from assets.imports.changes import UndoSummary
+from assets.imports.mapping import ImportRefused, load_mapping
 from assets.imports.write import ImportSummary, import_file
 from assets.tickets.extract import TICKET_FILE_IMPORTS
 from resources import settings
@@ -41,8 +42,8 @@ def dropped_files(root: Path, kinds=tuple(IMPORT_ASSETS)) -> list[tuple[Path, Pa
 
 
 def summary_metadata(summaries: list[ImportSummary]) -> dict:
-    """Counts of what a set of imports loaded (files already imported count as files only)."""
-    new = [s for s in summaries if not s.already_imported]
+    """Counts of what a set of imports loaded (files already imported, or without data rows, count as files only)."""
+    new = [s for s in summaries if s.recorded]
     return {
         "files": len(summaries),
         "new_files": len(new),
@@ -63,6 +64,23 @@ def import_materialization(summary: ImportSummary, mapping_name: str) -> AssetMa
             "mapping": mapping_name,
             "import_id": summary.import_id,
             "via": "burry import",
+        },
+    )
+
+
+def undo_materialization(summary: UndoSummary) -> AssetMaterialization:
+    """`burry import undo ID`, as an event on the import asset of its kind (no run), so the UI shows
+    it beside the import it took back and the marts downstream as stale."""
+    return AssetMaterialization(
+        asset_key=IMPORT_ASSETS[summary.kind],
+        description=f"burry import undo {summary.import_id} ({summary.file})",
+        metadata={
+            "undone_import_id": summary.import_id,
+            "file": summary.file,
+            "mapping": summary.mapping_name,
+            "rows_removed": sum(summary.removed.values()),
+            "rows_restored": sum(summary.restored.values()),
+            "via": "burry import undo",
         },
     )
 
@@ -91,7 +109,7 @@ def import_dropped_files(context: AssetExecutionContext, database: PostgresResou
         for file, mapping_path in dropped_files(root, kinds=(kind,)):
             try:
                 summary = import_file(database.connect, file, load_mapping(mapping_path))
-            except (MappingError, FileNotFoundError) as exc:
+            except (ImportRefused, OSError) as exc:
                 problems.append(f"{file.relative_to(root)}: {exc}")
                 continue
             for line in summary.lines():

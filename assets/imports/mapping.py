@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from resources import settings
-from resources.raw_schema import CANONICAL_PRIORITIES
+from resources.raw_rules import CANONICAL_PRIORITIES
 
 FIELDS = {
     "ads": (
@@ -51,8 +52,32 @@ TICKET_TIMES = ("created_at", "first_response_at", "resolved_at")
 PRIORITIES = CANONICAL_PRIORITIES
 
 
-class MappingError(ValueError):
-    """The mapping or the file's header is unusable: nothing was imported."""
+class ImportRefused(ValueError):
+    """The whole file is refused, nothing was imported; the message names the fix.
+
+    `exit_code` is what `burry import` exits with (see orchestration/cli/imports.py)."""
+
+    exit_code = 2
+
+
+class MappingError(ImportRefused):
+    """The mapping or the file's header is unusable (exit 2)."""
+
+
+class UnreadableFile(ImportRefused):
+    """The file cannot be read as text: no encoding fits, or its header is broken (exit 2)."""
+
+
+class ImportRunning(ImportRefused):
+    """Another import of the same file holds its lock (exit 3)."""
+
+    exit_code = 3
+
+
+class AccountOwned(ImportRefused):
+    """The file writes into ad accounts another source owns, without `merge` (exit 4)."""
+
+    exit_code = 4
 
 
 @dataclass(frozen=True)
@@ -97,6 +122,14 @@ def load_mapping(path: str | Path) -> Mapping:
     if missing:
         raise MappingError(f"{path}: map a column or give a default for {', '.join(missing)}")
     options = {k: spec[k] for k in ("skip_rows", "delimiter", "time_zone") if k in spec}
+    if "time_zone" in options:
+        try:
+            ZoneInfo(str(options["time_zone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise MappingError(
+                f"{path}: time_zone {options['time_zone']!r} is not a time zone; use an IANA name such as "
+                "Europe/Berlin or UTC"
+            ) from None
     if "date_formats" in spec:
         options["date_formats"] = tuple(spec["date_formats"])
     if "null_values" in spec:

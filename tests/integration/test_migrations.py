@@ -16,6 +16,7 @@ EXPECTED_TABLES = {
     ("raw", "ticket_comments"),
     ("raw", "quarantine"),
     ("app", "file_imports"),
+    ("app", "import_changes"),
 }
 
 
@@ -50,3 +51,27 @@ def test_upgrade_is_idempotent_and_downgrade_round_trips(db, cursor):
 
     migrate.upgrade(db)
     assert tables(cursor) == EXPECTED_TABLES
+
+
+def test_0004_gives_accounts_the_owner_their_customer_row_names(empty_db):
+    import psycopg2
+
+    migrate.upgrade(empty_db, "0003")
+    with psycopg2.connect(empty_db.libpq) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO app.ad_accounts (platform, account_id) VALUES ('google_ads', '1'), ('google_ads', '2');"
+            "INSERT INTO raw.customers (platform, account_id, currency_code, time_zone, source) "
+            "VALUES ('google_ads', '1', 'USD', 'UTC', 'demo')"
+        )
+
+    migrate.upgrade(empty_db)
+
+    conn = psycopg2.connect(empty_db.libpq)
+    conn.autocommit = True  # no open transaction to hold the downgrade's ALTER TABLE back
+    with conn.cursor() as cur:
+        cur.execute("SELECT account_id, source FROM app.ad_accounts ORDER BY 1")
+        assert cur.fetchall() == [("1", "demo"), ("2", None)]  # unknown owner: the next registrar's
+        command.downgrade(migrate.alembic_config(empty_db), "0003")
+        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'ad_accounts'")
+        assert "source" not in {c for (c,) in cur.fetchall()}
+    conn.close()

@@ -7,23 +7,30 @@ from pathlib import Path
 
 import pytest
 
-from assets.imports.mapping import Mapping, MappingError
+from assets.imports.mapping import Mapping, MappingError, UnreadableFile
 from assets.imports.parse import (
+    MAX_CELL_CHARS,
+    Account,
+    Encoding,
     RowError,
     canonical_values,
+    detect_encoding,
     file_columns,
     fit_to_file,
     natural_key,
     parse_ad_row,
     parse_comments,
-    parse_count,
     parse_datetime,
     parse_file,
+    parse_metric,
     parse_number,
     parse_ticket_row,
     read_records,
     referenced_columns,
 )
+
+NOW = datetime(2026, 9, 30, 12, tzinfo=UTC)
+UTF8 = Encoding("utf-8", "valid UTF-8")
 
 ADS = Mapping(
     name="t_ads",
@@ -74,9 +81,9 @@ def test_numbers_that_cannot_be_a_metric_are_row_errors(text, reason):
 
 
 def test_counts_must_be_whole():
-    assert parse_count("clicks", "12.0") == 12
+    assert parse_metric("clicks", "clicks", "12.0") == 12
     with pytest.raises(RowError, match="not a whole number"):
-        parse_count("clicks", "12.5")
+        parse_metric("clicks", "clicks", "12.5")
 
 
 def test_datetimes_use_the_mappings_formats_then_iso_and_its_time_zone():
@@ -140,15 +147,17 @@ def test_an_ad_row_without_a_required_field_names_it():
 
 
 def test_ticket_priorities_map_and_keep_the_sources_own_value():
-    row = parse_ticket_row({"id": "J-1", "priority": "Blocker"}, TICKETS)
+    row = parse_ticket_row({"id": "J-1", "priority": "Blocker"}, TICKETS, NOW)
     assert (row["priority"], row["priority_raw"]) == ("urgent", "Blocker")
     with pytest.raises(RowError, match="'Trivial' maps to none of urgent, high, normal, low"):
-        parse_ticket_row({"id": "J-2", "priority": "Trivial"}, TICKETS)
+        parse_ticket_row({"id": "J-2", "priority": "Trivial"}, TICKETS, NOW)
 
 
 def test_ticket_times_out_of_order_are_a_row_error():
     with pytest.raises(RowError, match="timestamps out of order: resolved_at .* before created_at"):
-        parse_ticket_row({"id": "J-3", "created_at": "02/04/2026 10:00", "resolved_at": "01/04/2026 10:00"}, TICKETS)
+        parse_ticket_row(
+            {"id": "J-3", "created_at": "02/04/2026 10:00", "resolved_at": "01/04/2026 10:00"}, TICKETS, NOW
+        )
 
 
 def test_comments_must_be_objects_with_a_time():
@@ -171,8 +180,8 @@ def test_a_file_parses_into_rows_rejections_and_exact_duplicates(tmp_path):
         "2026-09-01,google_ads,1234567890,Brand,Exact,Ad 1,100,8,1.5,EUR\n"  # same key, other values
         "2026-09-02,google_ads,1234567890,Brand,Exact,Ad 1,x,7,1.5,EUR\n"
     )
-    assert file_columns(path, ADS)[:3] == ["Day", "Platform", "Account"]
-    parsed = parse_file(path, ADS)
+    assert file_columns(path, ADS, UTF8)[:3] == ["Day", "Platform", "Account"]
+    parsed = parse_file(path, ADS, now=NOW)
     assert (parsed.rows_read, len(parsed.rows), parsed.exact_duplicates) == (4, 1, 1)
     assert [(n, reason.split(":")[0]) for n, reason, _ in parsed.rejected] == [(3, "duplicate key"), (4, "impressions")]
 
@@ -180,7 +189,220 @@ def test_a_file_parses_into_rows_rejections_and_exact_duplicates(tmp_path):
 def test_jsonl_records_keep_nested_values_and_number_from_one(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text('{"Key": "A", "comments": [{"body": "x"}], "n": null}\n\n{"Key": "B", "n": 3}\n')
-    assert list(read_records(path, TICKETS)) == [
+    assert [(r.number, r.values) for r in read_records(path, TICKETS, UTF8)] == [
         (1, {"Key": "A", "comments": [{"body": "x"}], "n": ""}),
         (2, {"Key": "B", "n": "3"}),
     ]
+
+
+# -- hostile files: every row-level problem is a quarantine reason, file-level ones refuse the file --
+HEADER = "Day,Platform,Account,Campaign,Ad group,Ad,Impr.,Clicks,Cost,Currency\n"
+
+
+def ad_line(day="2026-09-01", ad="Ad 1", impressions="100", cost="1.5", currency="EUR", account="1234567890"):
+    return f"{day},google_ads,{account},Brand,Exact,{ad},{impressions},7,{cost},{currency}\n"
+
+
+def reasons(parsed) -> dict[int, str]:
+    return {number: reason for number, reason, _ in parsed.rejected}
+
+
+@pytest.mark.parametrize(
+    ("codec", "detected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("utf-32", "utf-32"), ("cp1252", "cp1252")],
+)
+def test_the_encoding_comes_from_the_bom_then_utf8_then_the_detector(tmp_path, codec, detected):
+    path = tmp_path / "ads.csv"
+    path.write_bytes((HEADER + ad_line(ad="Café été Müller") + ad_line(ad="Straße Köln")).encode(codec))
+
+    parsed = parse_file(path, ADS, now=NOW)
+
+    assert parsed.encoding.name == detected
+    assert [row["ad_name"] for _, row in parsed.rows] == ["Café été Müller", "Straße Köln"]
+
+
+def test_latin1_in_cyrillic_is_detected_as_its_own_code_page(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_bytes((HEADER + ad_line(ad="Зимняя распродажа обуви") + ad_line(ad="Летняя коллекция")).encode("cp1251"))
+
+    parsed = parse_file(path, ADS, now=NOW)
+
+    assert parsed.encoding.name == "cp1251"
+    assert parsed.rows[0][1]["ad_name"] == "Зимняя распродажа обуви"
+
+
+def test_a_given_encoding_wins_and_a_wrong_or_unknown_one_refuses_the_file_naming_the_option(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_bytes((HEADER + ad_line(ad="Café")).encode("latin-1"))
+    assert parse_file(path, ADS, encoding=detect_encoding(path, "latin-1"), now=NOW).rows[0][1]["ad_name"] == "Café"
+
+    with pytest.raises(UnreadableFile, match="is not utf-8 \\(given\\) text .* --encoding cp1252"):
+        parse_file(path, ADS, encoding=detect_encoding(path, "utf-8"), now=NOW)
+    with pytest.raises(UnreadableFile, match="--encoding 'klingon' is not an encoding"):
+        detect_encoding(path, "klingon")
+
+
+def test_a_cell_over_the_size_limit_is_quarantined_and_reading_goes_on(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text(HEADER + ad_line(ad="x" * (MAX_CELL_CHARS + 1)) + ad_line(ad="Ad 2"))
+
+    parsed = parse_file(path, ADS, now=NOW)
+
+    assert reasons(parsed) == {
+        1: "cell over the size limit: more than 10,485,760 characters (10 MiB) in one cell, near line 2"
+    }
+    assert [(n, row["ad_name"]) for n, row in parsed.rows] == [(2, "Ad 2")]
+
+
+def test_ragged_rows_are_quarantined_and_a_trailing_delimiter_is_not_ragged(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text(
+        HEADER.replace("\n", ",\n")  # the header ends with a delimiter: an unnamed last column
+        + "2026-09-01,google_ads,1234567890,Brand\n"  # fewer fields
+        + ad_line(ad="Ad 2").replace("\n", ",,surplus\n")  # more fields, with a value
+        + ad_line(ad="Ad 3")  # no trailing delimiter: fine
+        + ad_line(ad="Ad 4").replace("\n", ",,\n")  # empty extra fields: fine
+    )
+
+    parsed = parse_file(path, ADS, now=NOW)
+
+    assert reasons(parsed) == {1: "row has 4 fields, header has 11", 2: "row has 12 fields, header has 11"}
+    assert parsed.rejected[1][2]["_extra_fields"] == ["surplus"]
+    assert [n for n, _ in parsed.rows] == [3, 4]
+
+
+def test_a_nul_byte_in_a_cell_is_quarantined(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text(HEADER + ad_line(ad="Bad\x00Ad") + ad_line(ad="Ad 2"))
+
+    parsed = parse_file(path, ADS, now=NOW)
+
+    assert reasons(parsed) == {1: "NUL byte in 'Ad': PostgreSQL text cannot hold one (remove it from the file)"}
+    assert len(parsed.rows) == 1
+
+
+@pytest.mark.parametrize(
+    ("impressions", "cost", "reason"),
+    [
+        ("99999999999999999999", "1", "impressions: 99999999999999999999 is over the largest impressions"),
+        ("9223372036854775808", "1", "impressions: 9223372036854775808 is over the largest impressions"),
+        ("1", "9223372036854.775808", "cost: 9223372036854775808 is over the largest cost_micros"),
+        ("1e999999999", "1", "impressions: '1e999999999' is larger than any number PostgreSQL holds"),
+    ],
+)
+def test_numbers_beyond_their_column_type_are_quarantined(tmp_path, impressions, cost, reason):
+    path = tmp_path / "ads.csv"
+    path.write_text(HEADER + ad_line(impressions=impressions, cost=cost) + ad_line(ad="Ad 2"))
+
+    parsed = parse_file(path, ADS, now=NOW)
+
+    assert reasons(parsed)[1].startswith(reason)
+    assert len(parsed.rows) == 1
+
+
+def test_the_largest_bigint_loads_but_a_campaign_day_cannot_sum_past_it(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text(HEADER + ad_line(impressions=str(2**63 - 1)) + ad_line(ad="Ad 2", impressions="1"))
+
+    parsed = parse_file(path, ADS, now=NOW)
+
+    assert parsed.rows[0][1]["impressions"] == 2**63 - 1
+    assert reasons(parsed) == {
+        2: "impressions: the campaign's total for 2026-09-01 would exceed the largest impressions PostgreSQL can "
+        "hold (9223372036854775807)"
+    }
+
+
+def test_metric_days_outside_the_valid_range_are_quarantined_in_the_accounts_time_zone(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text(
+        HEADER
+        + ad_line(day="2099-01-01")
+        + ad_line(day="1999-12-31")
+        + ad_line(day="2000-01-01")
+        + ad_line(day="2026-10-01")  # UTC tomorrow at NOW
+        + ad_line(day="2026-10-02", account="555")  # tomorrow in Kiritimati (UTC+14), where it is 2026-10-01 already
+        + ad_line(day="2026-10-02", ad="Ad 2")  # the day after tomorrow in UTC, the mapping's zone
+    )
+    kiritimati = {("google_ads", "555"): Account("google_ads", "555", "K", "EUR", "Pacific/Kiritimati", "demo")}
+
+    parsed = parse_file(path, ADS, accounts=kiritimati, now=NOW)
+
+    assert reasons(parsed) == {
+        1: "date: 2099-01-01 is in the future (after 2026-10-01, the account's local tomorrow in UTC)",
+        2: "date: 1999-12-31 is before 2000-01-01 (the earliest date a metrics row may have)",
+        6: "date: 2026-10-02 is in the future (after 2026-10-01, the account's local tomorrow in UTC)",
+    }
+    assert [n for n, _ in parsed.rows] == [3, 4, 5]
+    assert parsed.accounts == {("google_ads", "1234567890"), ("google_ads", "555")}
+
+
+def test_a_row_in_another_currency_than_its_account_is_quarantined(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text(
+        HEADER
+        + ad_line(currency="USD", account="4216739015")
+        + ad_line(currency="EUR", account="4216739015", ad="Ad 2")
+        + ad_line(currency="GBP")  # a new account: its first row sets its currency
+        + ad_line(currency="EUR", ad="Ad 3")
+        + ad_line(currency="E", ad="Ad 4")
+    )
+    demo = {("google_ads", "4216739015"): Account("google_ads", "4216739015", "N", "USD", "America/New_York", "demo")}
+
+    parsed = parse_file(path, ADS, accounts=demo, now=NOW)
+
+    assert reasons(parsed) == {
+        2: "currency EUR differs from account 4216739015's USD",
+        4: "currency EUR differs from account 1234567890's GBP",
+        5: "currency: 'E' is not a three-letter currency code such as USD or EUR",
+    }
+
+
+def test_jsonl_lines_that_are_not_json_objects_are_quarantined(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        '{"Key": "A", "Priority": "Blocker", "Created": null, "Resolved": null}\n'
+        "{not json\n"
+        '["Key", "B"]\n'
+        "7\n"
+        + "[" * 100_000
+        + "\n"
+        + '{"Key": "C", "Priority": {"nested": 1}}\n'
+        + '{"Key": "D\\u0000"}\n'
+        + '{"Key": "E"}\n'
+    )
+
+    parsed = parse_file(path, TICKETS, now=NOW)
+
+    found = reasons(parsed)
+    assert found[2].startswith("not valid JSON: Expecting property name")
+    assert found[3] == "not a JSON object: the line is an array; each line must be one object"
+    assert found[4] == "not a JSON object: the line is a int; each line must be one object"
+    assert found[5].startswith("not valid JSON")
+    assert found[6] == "priority: expected a value, found an object"
+    assert found[7].startswith("NUL byte in 'Key'")
+    assert [row["ticket_id"] for _, row in parsed.rows] == ["A", "E"]
+    assert parsed.rejected[1][2] == {"_line": '["Key", "B"]'}
+
+
+def test_duplicate_comment_ids_quarantine_the_ticket_naming_the_id():
+    comment = {"id": 7, "body": "hi", "created_at": "2026-04-01T10:00:00+00:00"}
+    with pytest.raises(RowError, match="comments: id '7' appears more than once in the ticket"):
+        parse_comments([comment, {**comment, "body": "again"}], TICKETS)
+
+
+def test_tickets_created_in_the_future_are_quarantined_with_an_hour_of_slack():
+    soon = parse_ticket_row({"id": "J-4", "created_at": "2026-09-30T12:59:00+00:00"}, TICKETS, NOW)
+    assert soon["created_at"] == datetime(2026, 9, 30, 12, 59, tzinfo=UTC)
+    with pytest.raises(RowError, match="created_at: 2060-01-01T00:00\\+00:00 is in the future"):
+        parse_ticket_row({"id": "J-5", "created_at": "2060-01-01T00:00:00+00:00"}, TICKETS, NOW)
+
+
+@pytest.mark.parametrize("content", ["", HEADER, HEADER + "\n\n"])
+def test_a_file_without_data_rows_reads_nothing(tmp_path, content):
+    path = tmp_path / "ads.csv"
+    path.write_text(content)
+
+    parsed = parse_file(path, ADS, now=NOW)
+
+    assert (parsed.rows_read, parsed.rows, parsed.rejected) == (0, [], [])
