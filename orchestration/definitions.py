@@ -24,10 +24,11 @@ from orchestration.jobs import (
 from resources import settings
 from resources.ads.source import AdSourceResource
 from resources.database import PostgresResource
-from resources.dbt import DBT_EXECUTABLE, BurryDbtResource, dbt_project
+from resources.dbt import BurryDbtResource, dbt_executable, dbt_project
 from resources.tickets.source import TicketSourceResource
 from sensors.accounts import ad_account_registry
 from sensors.imports import drop_folder
+from sensors.runs import refresh_job_sweeper
 
 
 def build_definitions(demo_end_date: str | None = None) -> Definitions:
@@ -38,7 +39,7 @@ def build_definitions(demo_end_date: str | None = None) -> Definitions:
         asset_checks=[raw_ad_expectations, raw_ticket_expectations],
         jobs=[extract_ads, import_files, refresh_tickets_and_marts, rebuild_marts],
         schedules=[ad_accounts_every_6_hours, marts_every_6_hours],
-        sensors=[ad_account_registry, drop_folder],
+        sensors=[ad_account_registry, drop_folder, refresh_job_sweeper],
         resources={
             "database": database,
             # Sources swap by configuration: `demo` (deterministic synthetic data) until real ones are set.
@@ -47,7 +48,7 @@ def build_definitions(demo_end_date: str | None = None) -> Definitions:
             # DbtCliResource.__init__ takes a DbtProject; the pydantic plugin types the subclass's by the str field.
             "dbt": BurryDbtResource(
                 project_dir=dbt_project,  # type: ignore[arg-type]
-                dbt_executable=DBT_EXECUTABLE,
+                dbt_executable=dbt_executable(),
                 database=database,
             ),
         },

@@ -2,15 +2,26 @@
 
 What the schedules do every 6 hours, run at once: used by `burry demo`, `burry refresh` and the
 tests, so they go through exactly the assets, jobs and resources a scheduled run uses.
+
+No daemon watches these runs, so each refresh starts by healing what an earlier one left behind
+when its process was killed (sensors/runs.py): runs whose worker is gone are marked failed, and
+refresh jobs they left open are closed as failed. Each run is tagged with this process as its
+worker, which is what lets the next one tell.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult, JobDefinition
 
 from assets.ads.extract import AD_ACCOUNTS_NAME
+from resources.run_workers import run_worker_tags
+from sensors.runs import heal_interrupted_runs
+
+log = logging.getLogger(__name__)
 
 # Progress at INFO in the terminal; the full DEBUG event log is in the Dagster UI.
 CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -22,6 +33,8 @@ class RefreshOutcome:
     account_runs: dict[str, ExecuteInProcessResult]
     import_run: ExecuteInProcessResult | None
     transform_run: ExecuteInProcessResult
+    # Why the source's accounts could not be listed (the registry step); the registered ones still ran.
+    registry_error: str | None = None
 
     @property
     def failed_accounts(self) -> list[str]:
@@ -30,7 +43,12 @@ class RefreshOutcome:
     @property
     def failed_steps(self) -> list[str]:
         steps = {"file imports": self.import_run, "tickets and marts": self.transform_run}
-        return self.failed_accounts + [name for name, run in steps.items() if run is not None and not run.success]
+        registry = ["account registry"] if self.registry_error else []
+        return (
+            registry
+            + self.failed_accounts
+            + [name for name, run in steps.items() if run is not None and not run.success]
+        )
 
     @property
     def success(self) -> bool:
@@ -68,10 +86,43 @@ def run_job(
     lookback_days: int | None = None,
     **kwargs,
 ) -> ExecuteInProcessResult:
+    """Execute the job in this process, tagged with this process as the run's worker."""
     job = defs.resolve_job_def(name)
     return job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config=job_run_config(job, run_config, lookback_days), **kwargs
+        instance=instance,
+        raise_on_error=False,
+        run_config=job_run_config(job, run_config, lookback_days),
+        tags=run_worker_tags(),
+        **kwargs,
     )
+
+
+def heal(instance: DagsterInstance, defs: Definitions, on_heal: Callable[[str], None] | None) -> None:
+    """Before a refresh: fail the runs whose worker died and the refresh jobs they left open."""
+    resources = defs.resources
+    assert resources is not None  # the database resource is bound in orchestration/definitions.py
+    for line in heal_interrupted_runs(instance, resources["database"].connect).lines():
+        (on_heal or log.warning)(line)
+
+
+def register_accounts(instance: DagsterInstance, defs: Definitions) -> str | None:
+    """The source's accounts and their partitions; the error when the source cannot list them.
+
+    A source that cannot be built or reached (credentials, the OAuth endpoint, DNS, TLS) must not
+    stop the refresh: the accounts registered before still get their runs, each failing on its own
+    if the source is down for it too, and the tickets and marts still refresh."""
+    from sensors.accounts import new_account_partitions
+
+    resources = defs.resources
+    assert resources is not None  # the refresh needs the database and ad_source resources bound
+    try:
+        new_keys = new_account_partitions(instance, resources["database"], resources["ad_source"])
+    except Exception as exc:
+        log.debug("the ad account registry failed", exc_info=True)  # the caller reports the error
+        return f"{type(exc).__name__}: {exc}"
+    if new_keys:
+        instance.add_dynamic_partitions(AD_ACCOUNTS_NAME, new_keys)
+    return None
 
 
 def refresh_everything(
@@ -80,21 +131,18 @@ def refresh_everything(
     lookback_days: int | None = None,
     defs: Definitions | None = None,
     on_step=None,
+    on_heal: Callable[[str], None] | None = None,
 ) -> RefreshOutcome:
     """`lookback_days` (default: each asset's own default) is the lookback of the whole refresh.
-    `on_step(label)` is called before each run (progress in the CLI)."""
-    from sensors.accounts import new_account_partitions
-
+    `on_step(label)` is called before each run (progress in the CLI); `on_heal(line)` for each
+    run or refresh job of an earlier, killed refresh marked failed (default: a warning log)."""
     if defs is None:
         from orchestration.definitions import defs as default_defs
 
         defs = default_defs
     step = on_step or (lambda label: None)
-    resources = defs.resources
-    assert resources is not None  # the refresh needs the database and ad_source resources bound
-    new_keys = new_account_partitions(instance, resources["database"], resources["ad_source"])
-    if new_keys:
-        instance.add_dynamic_partitions(AD_ACCOUNTS_NAME, new_keys)
+    heal(instance, defs, on_heal)
+    registry_error = register_accounts(instance, defs)
     account_runs = {}
     for key in instance.get_dynamic_partitions(AD_ACCOUNTS_NAME):
         step(f"extract {key}")
@@ -104,7 +152,7 @@ def refresh_everything(
     imports = run_job(defs, "import_dropped_files", instance, run_config, lookback_days)
     step("tickets, checks and dbt marts")
     transform = run_job(defs, "refresh_tickets_and_marts", instance, run_config, lookback_days)
-    return RefreshOutcome(account_runs, imports, transform)
+    return RefreshOutcome(account_runs, imports, transform, registry_error)
 
 
 def rebuild_marts(
@@ -113,12 +161,14 @@ def rebuild_marts(
     lookback_days: int | None = None,
     full_refresh: bool = False,
     defs: Definitions | None = None,
+    on_heal: Callable[[str], None] | None = None,
 ) -> ExecuteInProcessResult:
     """The blocking checks on every raw table, then every dbt model and test: after an import."""
     if defs is None:
         from orchestration.definitions import defs as default_defs
 
         defs = default_defs
+    heal(instance, defs, on_heal)
     config = dict(run_config or {})
     if full_refresh:
         config["ops"] = {**config.get("ops", {}), "dbt_models": {"config": {"full_refresh": True}}}

@@ -13,6 +13,8 @@
   GOOGLE_ADS_CONFIGURATION_FILE_PATH naming a google-ads.yaml. Secrets: never logged.
 - BURRY_DEMO_END_DATE: last day of demo data. Default yesterday.
 - BURRY_LOG_LEVEL: a root logging level for the CLI (Dagster logs runs through its own handlers).
+- BURRY_DBT_PARENT_PID: set by Burry for the dbt process it starts (`burry-dbt`, resources/dbt_guard.py):
+  the pid that must still be its parent once it has asked to die with it.
 
 Values are read when asked for, not at import, so a test (or a user's shell) that changes one is
 seen by the next call. Nothing else in Burry reads or writes `os.environ`; the CLI passes its
@@ -35,6 +37,7 @@ MIGRATIONS_DIR = REPO_ROOT / "migrations"
 MAPPINGS_DIR = REPO_ROOT / "mappings"
 
 DEMO_END_DATE = "BURRY_DEMO_END_DATE"
+DBT_PARENT_PID = "BURRY_DBT_PARENT_PID"
 
 # The application database inside the embedded server (the server's own `postgres` db stays empty).
 EMBEDDED_DATABASE = "burry"
@@ -119,6 +122,17 @@ def google_ads_credentials() -> dict[str, str]:
 
 def log_level() -> str | None:
     return _get("BURRY_LOG_LEVEL")
+
+
+def dbt_parent_environment() -> dict[str, str]:
+    """For the dbt process this process starts: who its parent is (resources/dbt_guard.py)."""
+    return {DBT_PARENT_PID: str(os.getpid())}
+
+
+def dbt_parent_pid() -> int | None:
+    """In `burry-dbt`: the pid of the process that started it, when Burry said so."""
+    value = _get(DBT_PARENT_PID)
+    return int(value) if value and value.isdigit() else None
 
 
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:

@@ -11,6 +11,7 @@ from dagster import (
 )
 
 from assets.ads.load import last_refreshed_at, refresh_account, register_accounts
+from assets.ads.refresh_jobs import record_failed_job
 from assets.refresh import RefreshConfig
 from resources.ads.source import AdSourceResource
 from resources.database import PostgresResource
@@ -47,7 +48,17 @@ def extract_ad_account(
     ad_source: AdSourceResource,
 ):
     platform, account_id = split_partition_key(context.partition_key)
-    source = ad_source.get_source()
+    try:
+        source = ad_source.get_source()
+    except Exception as exc:
+        # Building the source (credentials, the OAuth token exchange) fails this account's run, and
+        # says so where refreshes are recorded: a failed job, like a failure during the extract.
+        error = f"{type(exc).__name__}: {exc}"
+        record_failed_job(database.connect, platform, account_id, config.lookback_days, context.run_id, error)
+        raise Failure(
+            f"{context.partition_key}: the ad source could not be built: {error}",
+            metadata={"app.refresh_jobs": "status failed"},
+        ) from exc
     if platform != source.platform:
         raise Failure(
             f"Partition {context.partition_key} is a {platform} account, but the configured ad "

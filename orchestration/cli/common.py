@@ -94,6 +94,21 @@ def database_url() -> DatabaseUrl:
         fail(str(exc))
 
 
+# -- what a refresh reports besides its runs -----------------------------------------------------
+def report_healed(line: str) -> None:
+    """A run or refresh job of an earlier, interrupted refresh, marked failed before this one."""
+    warn(f"==> {line}")
+
+
+def report_registry_error(error: str | None) -> None:
+    if error:
+        warn(
+            f"==> account registry FAILED: {error}\n"
+            "    The accounts registered before were still refreshed, each in its own run (their errors "
+            "are in app.refresh_jobs and the Dagster UI); new accounts are added once the source answers."
+        )
+
+
 # -- progress and listings -----------------------------------------------------------------------
 @contextlib.contextmanager
 def step_progress(title: str) -> Iterator[Callable[[str], None]]:

@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from orchestration.cli.common import ensure_database, finish, iso_date, print_rows, say, step_progress, warn
+from orchestration.cli.common import (
+    ensure_database,
+    finish,
+    iso_date,
+    print_rows,
+    report_healed,
+    report_registry_error,
+    say,
+    step_progress,
+    warn,
+)
 
 if TYPE_CHECKING:
     from resources.database_url import DatabaseUrl
@@ -52,9 +62,12 @@ def demo(
 
     defs = build_definitions(demo_end_date=end_date)
     with open_instance(url) as instance, step_progress("materializing") as on_step:
-        outcome = refresh_everything(instance, run_config=CONSOLE_INFO, defs=defs, on_step=on_step)
+        outcome = refresh_everything(
+            instance, run_config=CONSOLE_INFO, defs=defs, on_step=on_step, on_heal=report_healed
+        )
     accounts = demo_accounts(url)
     if not outcome.success:
+        report_registry_error(outcome.registry_error)
         warn(
             f"==> pipeline FAILED for {', '.join(outcome.failed_steps)}: see the runs in the Dagster UI (`burry serve`)"
         )

@@ -11,7 +11,16 @@ from typing import Annotated
 
 import typer
 
-from orchestration.cli.common import ensure_database, finish, say, spinner, step_progress, warn
+from orchestration.cli.common import (
+    ensure_database,
+    finish,
+    report_healed,
+    report_registry_error,
+    say,
+    spinner,
+    step_progress,
+    warn,
+)
 
 app = typer.Typer(help="Run the pipeline now, as the schedules do.", no_args_is_help=True)
 
@@ -50,7 +59,12 @@ def marts(
     say("==> rebuilding the marts" + (" (full refresh)" if full_refresh else ""))
     with open_instance(url) as instance, spinner("rebuilding the marts"):
         result = rebuild_marts(
-            instance, run_config=CONSOLE_INFO, lookback_days=lookback_days, full_refresh=full_refresh, defs=defs
+            instance,
+            run_config=CONSOLE_INFO,
+            lookback_days=lookback_days,
+            full_refresh=full_refresh,
+            defs=defs,
+            on_heal=report_healed,
         )
     if not result.success:
         warn(f"==> marts rebuild FAILED (run {result.run_id}): see the run {UI_HINT}")
@@ -68,15 +82,22 @@ def refresh_all(lookback_days: LookbackDays = None) -> None:
     url, defs = _prepare()
     with open_instance(url) as instance, step_progress("refreshing") as on_step:
         outcome = refresh_everything(
-            instance, run_config=CONSOLE_INFO, lookback_days=lookback_days, defs=defs, on_step=on_step
+            instance,
+            run_config=CONSOLE_INFO,
+            lookback_days=lookback_days,
+            defs=defs,
+            on_step=on_step,
+            on_heal=report_healed,
         )
     if not outcome.success:
+        report_registry_error(outcome.registry_error)
         runs = {
             **{f"extract {key}": run for key, run in outcome.account_runs.items()},
             "import dropped files": outcome.import_run,
             "tickets and marts": outcome.transform_run,
         }
-        failed = [f"{step} (run {run.run_id})" for step, run in runs.items() if run is not None and not run.success]
+        failed = ["account registry"] if outcome.registry_error else []
+        failed += [f"{step} (run {run.run_id})" for step, run in runs.items() if run is not None and not run.success]
         warn(f"==> refresh FAILED for {', '.join(failed)}: see the runs {UI_HINT}")
         finish(1)
     say(

@@ -271,12 +271,25 @@ def client_from_settings(credentials: dict[str, str], endpoint: str | None = Non
     """A client from the library's own configuration keys: `credentials` are the GOOGLE_ADS_*
     variables (resources.settings.google_ads_credentials), or name a google-ads.yaml."""
     from google.ads.googleads.client import GoogleAdsClient
+    from google.auth.exceptions import GoogleAuthError
 
-    if credentials.get("developer_token"):
-        client = GoogleAdsClient.load_from_dict({"use_proto_plus": True, **credentials}, version=API_VERSION)
-    elif credentials.get("configuration_file_path"):
-        client = GoogleAdsClient.load_from_storage(credentials["configuration_file_path"], version=API_VERSION)
-    else:
+    try:
+        if credentials.get("developer_token"):
+            client = GoogleAdsClient.load_from_dict({"use_proto_plus": True, **credentials}, version=API_VERSION)
+        elif credentials.get("configuration_file_path"):
+            client = GoogleAdsClient.load_from_storage(credentials["configuration_file_path"], version=API_VERSION)
+        else:
+            client = None
+    except GoogleAuthError as exc:
+        # The client exchanges its credentials for an access token while it is built: a token
+        # endpoint that cannot be reached (network, DNS, TLS, proxy) or that refuses them lands here.
+        raise GoogleAdsError(
+            f"Google Ads authentication failed before any API call ({type(exc).__name__}: {exc}). "
+            "Check that the OAuth token endpoint is reachable from this machine (network, DNS, proxy, TLS "
+            "certificates) and that the credentials are valid (GOOGLE_ADS_* variables or the google-ads.yaml "
+            "named by GOOGLE_ADS_CONFIGURATION_FILE_PATH)."
+        ) from exc
+    if client is None:
         raise GoogleAdsError(
             "No Google Ads credentials: set GOOGLE_ADS_DEVELOPER_TOKEN, GOOGLE_ADS_CLIENT_ID, "
             "GOOGLE_ADS_CLIENT_SECRET, GOOGLE_ADS_REFRESH_TOKEN (and GOOGLE_ADS_LOGIN_CUSTOMER_ID for a "

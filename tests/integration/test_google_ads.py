@@ -2,6 +2,7 @@
 
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import grpc
 import psycopg2
@@ -233,3 +234,85 @@ def test_configured_google_ads_source_runs_through_the_partitioned_asset(fake, d
     cursor.execute("SELECT count(DISTINCT account_id), min(date), max(date) FROM raw.campaign_daily_metrics")
     accounts, first, last = cursor.fetchone()
     assert accounts == 3 and (last - first).days <= 30
+
+
+def unreachable_oauth_config(tmp_path) -> Path:
+    """A google-ads.yaml whose service-account key names a token endpoint nobody listens on."""
+    import socket
+
+    import yaml
+
+    from tests.fakes.oauth_server import service_account_key
+
+    with socket.socket() as s:  # a port just freed: closed, connections refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    key_file = service_account_key(tmp_path / "sa.json", f"https://127.0.0.1:{port}/token")
+    config = tmp_path / "google-ads.yaml"
+    config.write_text(
+        yaml.safe_dump({"developer_token": "dev-token", "use_proto_plus": True, "json_key_file_path": str(key_file)})
+    )
+    return config
+
+
+def test_an_unreachable_oauth_endpoint_is_an_error_that_names_the_fix(tmp_path):
+    from resources.ads.google_ads import GoogleAdsError, client_from_settings
+
+    with pytest.raises(GoogleAdsError) as raised:
+        client_from_settings({"configuration_file_path": str(unreachable_oauth_config(tmp_path))})
+
+    message = str(raised.value)
+    assert "authentication failed before any API call (TransportError" in message
+    assert "OAuth token endpoint is reachable" in message and "GOOGLE_ADS_CONFIGURATION_FILE_PATH" in message
+
+
+@pytest.mark.slow
+def test_an_unreachable_oauth_endpoint_fails_each_account_run_not_the_refresh(db, cursor, tmp_path, monkeypatch):
+    """`burry refresh all` with the real client and no token endpoint: the registry step records the
+    error and goes on; each registered account's run fails on its own with the auth error (a
+    failed refresh job says why); tickets and marts still refresh; exit 1 naming the accounts."""
+    import subprocess
+
+    from orchestration.instance import open_instance
+    from resources.ads.source import AdSourceResource
+    from resources.database import PostgresResource
+    from sensors.accounts import new_account_partitions
+    from tests.helpers import BURRY, DEMO_END_DATE
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    with open_instance(db) as instance:  # registered while the source answered
+        demo = AdSourceResource(kind="demo", demo_end_date=DEMO_END_DATE)
+        keys = new_account_partitions(instance, PostgresResource(), demo)
+        instance.add_dynamic_partitions("ad_accounts", keys)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GOOGLE_ADS_")}
+    env.update(
+        DATABASE_URL=db.libpq,
+        DAGSTER_HOME=str(tmp_path / "dagster"),
+        BURRY_DEMO_END_DATE=DEMO_END_DATE,
+        BURRY_DROP_DIR=str(tmp_path / "drop"),
+        BURRY_AD_SOURCE="google_ads",
+        BURRY_GOOGLE_ADS_CUSTOMER_IDS=",".join(ACCOUNT_IDS),
+        GOOGLE_ADS_CONFIGURATION_FILE_PATH=str(unreachable_oauth_config(tmp_path)),
+    )
+
+    result = subprocess.run([BURRY, "refresh", "all"], env=env, capture_output=True, text=True, timeout=600)
+
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "==> account registry FAILED: GoogleAdsError: Google Ads authentication failed" in result.stderr
+    failed_line = next(line for line in result.stderr.splitlines() if line.startswith("==> refresh FAILED for"))
+    assert all(f"extract {key} (run " in failed_line for key in keys) and len(keys) == 3
+    assert "tickets and marts" not in failed_line and "Traceback" not in result.stderr
+    cursor.execute("SELECT account_id, status, error_message, dagster_run_id FROM app.refresh_jobs ORDER BY 1")
+    jobs = cursor.fetchall()
+    assert sorted(account for account, *_ in jobs) == sorted(ACCOUNT_IDS)
+    for _, status, error, run_id in jobs:
+        assert status == "failed" and run_id
+        assert "authentication failed before any API call (TransportError" in error
+    cursor.execute("SELECT pipeline_name, status, count(*) FROM dagster.runs GROUP BY 1, 2 ORDER BY 1")
+    assert cursor.fetchall() == [
+        ("extract_ads", "FAILURE", 3),
+        ("import_dropped_files", "SUCCESS", 1),
+        ("refresh_tickets_and_marts", "SUCCESS", 1),
+    ]
+    cursor.execute("SELECT count(*) FROM analytics.tickets_daily")
+    assert cursor.fetchone()[0] > 0, "the marts were built"
