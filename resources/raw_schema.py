@@ -159,21 +159,30 @@ def _adapt(value):
     return Json(value) if isinstance(value, (list, dict)) else value
 
 
-def upsert(cur, table: str, rows: Iterable[dict], constants: dict | None = None) -> int:
-    """Insert rows into raw.<table>, updating those whose natural key exists. Returns rows written."""
+def row_values(table: str, rows: Iterable[dict], constants: dict | None = None) -> tuple[list[str], list[tuple]]:
+    """The columns (the first row's, with `constants`) and each row's values, adapted for psycopg2,
+    for a write into raw.<table>; a column the contract does not have is an error."""
     spec = TABLES[table]
-    rows = [{**row, **(constants or {})} for row in rows]
-    if not rows:
-        return 0
-    columns = list(rows[0])
+    merged = [{**row, **(constants or {})} for row in rows]
+    if not merged:
+        return [], []
+    columns = list(merged[0])
     unknown = set(columns) - set(spec.columns)
     if unknown:
         raise ValueError(f"{spec.qualified} has no columns {sorted(unknown)}")
+    return columns, [tuple(_adapt(row[c]) for c in columns) for row in merged]
+
+
+def upsert(cur, table: str, rows: Iterable[dict], constants: dict | None = None) -> int:
+    """Insert rows into raw.<table>, updating those whose natural key exists. Returns rows written."""
+    spec = TABLES[table]
+    columns, values = row_values(table, rows, constants)
+    if not values:
+        return 0
     updates = [f"{c} = EXCLUDED.{c}" for c in columns if c not in spec.key] + [f"{spec.stamp} = now()"]
     sql = (
         f"INSERT INTO {spec.qualified} ({', '.join(columns)}) VALUES %s "
         f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {', '.join(updates)}"
     )
-    values = [tuple(_adapt(row[c]) for c in columns) for row in rows]
     execute_values(cur, sql, values, page_size=1000)
     return len(values)

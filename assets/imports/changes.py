@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from psycopg2.extras import Json, execute_values
+from psycopg2.extras import execute_values
 
 from assets.imports.mapping import ImportRefused, ImportRunning
-from resources.raw_schema import TABLES, RawTable
+from resources.raw_schema import TABLES, RawTable, row_values
 
 # pg_try_advisory_xact_lock(class, key): imports (and undos) of one file, by content, run one at a time.
 IMPORT_LOCK_CLASS = 0x42757272  # "Burr"
@@ -107,24 +107,15 @@ SELECT {int(import_id)}, '{spec.qualified}', {_key_json("w", key)}, p.row
 FROM written AS w LEFT JOIN previous AS p ON {_match("p", "w", key)}"""
 
 
-def _adapt(value):
-    return Json(value) if isinstance(value, (list, dict)) else value
-
-
 def write_rows(cur, import_id: int, table: str, rows: list[dict], constants: dict, update: bool = True) -> int:
     """Upsert (`update`) or insert-if-missing `rows` into raw.<table>, logging what was written.
     Returns the rows offered."""
     spec = TABLES[table]
-    rows = [{**row, **constants} for row in rows]
-    if not rows:
+    columns, values = row_values(table, rows, constants)
+    if not values:
         return 0
-    columns = list(rows[0])
-    unknown = set(columns) - set(spec.columns)
-    if unknown:
-        raise ValueError(f"{spec.qualified} has no columns {sorted(unknown)}")
     # Typed placeholders: a VALUES list does not take its types from the table it feeds.
     template = "(" + ", ".join(f"%s::{spec.columns[c]}" for c in columns) + ")"
-    values = [tuple(_adapt(row[c]) for c in columns) for row in rows]
     execute_values(cur, _logged_write(import_id, spec, columns, "VALUES %s", update), values, template, 1000)
     return len(values)
 
