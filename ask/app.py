@@ -1,70 +1,576 @@
-"""The HTTP ask service (OpenAPI at /docs): grounded answers from the marts, one interaction each."""
+"""The HTTP ask service (OpenAPI at /docs): grounded answers from the marts, one interaction each.
+
+Every endpoint but /v1/health needs `Authorization: Bearer <key>` (ask/auth.py); a key reads only
+its workspace's accounts and ticket sources. Every error is JSON, one shape:
+`{"error": {"code": ..., "message": ..., "details": [...]}}` — 401 no or bad key, 403 an account
+outside the workspace (existing or not: the same body), 404, 405, 413 body over 64 KiB, 422 a
+malformed request (the input is never echoed back), 503 database down or busy (heals by itself),
+504 database too slow, 500 a bug (no traceback in the body).
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from importlib.resources import files
+from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel, Field
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ask.answerer import AccountNotFound, answer_question, record_interaction
-from resources.database import connect, resolve_database_url
+from ask import interactions
+from ask.auth import Unauthorized, authenticate
+from ask.pool import DatabaseTimeout, DatabaseUnavailable, Pool
+from ask.service import Asked, Forbidden, ask_question
+from resources.database import resolve_database_url
 from resources.database_url import DatabaseUrl
+from resources.ids import PLATFORMS
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_QUESTION = 2000
+MAX_TEXT = 10_000
+BIGINT = 2**63 - 1
+EARLIEST_AS_OF, LATEST_AS_OF = date(2000, 1, 1), date(2100, 12, 31)
+DOCS_STATIC = "/static-docs"
+
+
+# -- request values ---------------------------------------------------------------------------------
+def _text(value: str) -> str:
+    """PostgreSQL text holds neither NUL nor lone surrogates: refuse them here (422), not in SQL (500)."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _as_of(value: date | None) -> date | None:
+    if value is not None and not EARLIEST_AS_OF <= value <= LATEST_AS_OF:
+        raise ValueError(f"must be between {EARLIEST_AS_OF} and {LATEST_AS_OF}")
+    return value
+
+
+def _instant(value: datetime | None) -> datetime | None:
+    """In UTC (naive: UTC), between 1900 and 2200: PostgreSQL refuses offsets beyond ±15:59."""
+    if value is None:
+        return None
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("is out of range") from None
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("must be between 1900 and 2200")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]
+Instant = Annotated[datetime, AfterValidator(_instant)]
+Platform = Literal["google_ads", "meta"]
+assert set(Platform.__args__) == set(PLATFORMS)  # type: ignore[attr-defined]
+AccountId = Annotated[Text, Field(min_length=1, max_length=64, description="An ad account id, in any spelling.")]
+ConversationId = Annotated[Text, Field(min_length=1, max_length=128)]
+Id = Annotated[int, Field(ge=1, le=BIGINT)]
 
 
 class AskRequest(BaseModel):
-    account_id: str = Field(description="The ad account's id, e.g. a Google Ads customer id.")
-    question: str = Field(min_length=1, max_length=2000, examples=["What was total spend last 7 days?"])
-    platform: str = Field(default="google_ads")
-    as_of: date | None = Field(default=None, description="Answer as if today were this date (account time zone).")
-    conversation_id: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION, examples=["What was total spend last 7 days?"])
+    account_id: AccountId | None = Field(
+        default=None, description="One ad account of your workspace; omitted: every account of the workspace."
+    )
+    platform: Platform | None = Field(default=None, description="Only this platform's accounts.")
+    ticket_source: Annotated[Text, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="One ticket source of your workspace; omitted: all of them."
+    )
+    as_of: Annotated[date | None, AfterValidator(_as_of)] = Field(
+        default=None, description="Answer as if today were this date (account time zone)."
+    )
+    conversation_id: ConversationId | None = Field(
+        default=None, description="Follow-up questions in the same conversation reuse what the last one meant."
+    )
 
 
 class AskResponse(BaseModel):
     answer: str
     interaction_id: int
-    route: str = Field(description="How it was answered: metric_sql, no_data, unsupported_metric.")
+    route: str = Field(description="How it was answered (metric_sql, no_data, unsupported_metric, ...).")
     facts_used: list[dict]
     snapshot_id: int | None = Field(default=None, description="Prompt snapshot used (none for direct SQL answers).")
     data_freshness: dict
     provider: str
     cost_usd: Decimal
+    intent: dict | None = Field(default=None, description="What the question was understood to ask.")
+    conversation_id: str | None = None
+    rerun_of: int | None = None
 
 
-def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url) -> FastAPI:
-    app = FastAPI(title="Burry ask service", version="0.1.0")
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    @app.get("/v1/health")
-    def health() -> dict:
-        try:
-            with connect(database_url()) as conn, conn.cursor() as cur:
-                cur.execute("SELECT to_regclass('analytics.account_daily') IS NOT NULL")
-                marts_ready = cur.fetchone()[0]
-        except Exception as exc:  # health reports, it does not raise
-            raise HTTPException(503, detail=f"database unavailable: {type(exc).__name__}") from exc
-        return {"status": "ok" if marts_ready else "degraded", "database": "ok", "marts_ready": marts_ready}
+    interaction_id: Id
+    hallucination: bool | None = Field(default=None, description="The answer stated something not in the data.")
+    rating: int | None = Field(default=None, ge=1, le=5)
+    thumbs: Literal["up", "down"] | None = None
+    correction: Annotated[Text, Field(max_length=MAX_TEXT)] | None = Field(
+        default=None, description="What it should have said."
+    )
+    comment: Annotated[Text, Field(max_length=MAX_TEXT)] | None = None
 
-    @app.post("/v1/ask", response_model=AskResponse)
-    def ask(request: AskRequest) -> AskResponse:
-        with connect(database_url()) as conn, conn.cursor() as cur:
-            try:
-                answer = answer_question(cur, request.platform, request.account_id, request.question, request.as_of)
-            except AccountNotFound as exc:
-                raise HTTPException(404, detail=str(exc)) from exc
-            interaction_id = record_interaction(cur, request.platform, request.account_id, request.question, answer)
-        return AskResponse(
-            answer=answer.text,
-            interaction_id=interaction_id,
-            route=answer.route,
-            facts_used=answer.facts,
-            data_freshness=answer.freshness,
-            provider=answer.provider,
-            cost_usd=answer.cost_usd,
+    @model_validator(mode="after")
+    def _something(self) -> FeedbackRequest:
+        given = (self.hallucination, self.rating, self.thumbs, self.correction, self.comment)
+        if all(value is None for value in given):
+            raise ValueError("give at least one of hallucination, rating, thumbs, correction, comment")
+        return self
+
+
+class FeedbackResponse(BaseModel):
+    feedback_id: int
+    interaction_id: int
+
+
+class InteractionOut(BaseModel):
+    id: int
+    created_at: datetime
+    source: str
+    user_id: int | None
+    api_key_id: int | None
+    platform: str | None
+    account_id: str | None
+    question: str
+    answer: str
+    route: str
+    facts_used: list
+    data_freshness: dict | None
+    provider: str | None
+    cost_usd: Decimal
+    latency_ms: float | None
+    intent: dict | None
+    conversation_id: str | None
+    rerun_of: int | None
+    feedback: list[dict] | None = None
+
+
+class InteractionPage(BaseModel):
+    items: list[InteractionOut]
+    next_before_id: int | None = Field(description="Pass as before_id for the next (older) page; null: no more.")
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok"]
+    marts_ready: bool
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[dict] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+def _error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        401: "No API key, or an invalid or revoked one.",
+        403: "An account or ticket source outside your workspace (whether or not it exists).",
+        404: "No such interaction in your workspace.",
+        413: "Request body over 64 KiB.",
+        422: "Malformed request: the body says which field and why (never echoing the value).",
+        503: "Database down, not ready or busy: retry later (see Retry-After).",
+        504: "The database did not answer in time.",
+    }
+    return {code: {"model": ErrorResponse, "description": described[code]} for code in codes}
+
+
+def error(
+    status: int, code: str, message: str, details: list[dict] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message, details=details))
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "bad_media_type"}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict]:
+    """Where and why, never the input itself (it may be a megabyte, or a secret)."""
+    details = []
+    for item in exc.errors()[:20]:
+        message = _printable(str(item.get("msg", "invalid"))[:300])
+        details.append({"loc": [_printable(str(part)[:64]) for part in item.get("loc", ())], "msg": message})
+    return details
+
+
+def _printable(text: str) -> str:
+    """A field name may itself hold a lone surrogate (a JSON key): escape it, or the error body could not be encoded."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# -- the body size limit (plain ASGI: it must see the body before FastAPI parses it) ---------------
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = error(413, "too_large", f"request body over {self.limit} bytes")
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await too_large(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+# -- the app ---------------------------------------------------------------------------------------
+class Database:
+    """The app's pool, opened on first use (importing this module opens nothing) and closed on shutdown."""
+
+    def __init__(self, database_url: Callable[[], DatabaseUrl], **pool_options: Any):
+        self.database_url = database_url
+        self.pool_options = pool_options
+        self._pool: Pool | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pool(self) -> Pool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = Pool(self.database_url, **self.pool_options)
+            return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `burry keys create --user EMAIL`.")
+# Module level: with postponed annotations FastAPI resolves these names in the module's globals.
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+InteractionId = Annotated[int, Path(ge=1, le=BIGINT)]
+
+
+def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, **pool_options: Any) -> FastAPI:
+    """The service; `pool_options` go to ask.pool.Pool (size, timeouts)."""
+    database = Database(database_url, **pool_options)
+
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        database.close()
+
+    app = FastAPI(
+        title="Burry ask service",
+        version="0.2.0",
+        description="Grounded answers about ad spend and support load. Every endpoint but /v1/health needs "
+        "`Authorization: Bearer <key>` (create one with `burry keys create`).",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.database = database
+    app.add_middleware(BodySizeLimit)
+    static = files("fastapi_offline") / "static"
+    app.mount(DOCS_STATIC, StaticFiles(directory=str(static)), name="docs-static")
+
+    # -- errors ---------------------------------------------------------------------------------
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "error"
+        return error(
+            exc.status_code, HTTP_CODES.get(exc.status_code, "error"), message, headers=dict(exc.headers or {})
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(422, "invalid_request", "the request is malformed", _validation_details(exc))
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return error(
+            401, "unauthorized", f"{exc}: send Authorization: Bearer <key>", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return error(403, "forbidden", str(exc))
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return error(503, "database_unavailable", str(exc)[:500], headers={"Retry-After": "1"})
+
+    @app.exception_handler(DatabaseTimeout)
+    async def too_slow(request: Request, exc: DatabaseTimeout) -> JSONResponse:
+        log.warning("database timeout: %s", exc)
+        return error(504, "database_timeout", str(exc)[:500])
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error(500, "internal", "internal error (logged on the server)")
+
+    # -- docs, offline: Swagger UI and ReDoc from the fastapi-offline wheel -----------------------
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_STATIC}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{DOCS_STATIC}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_STATIC}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    # -- endpoints ------------------------------------------------------------------------------
+    def token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+        return credentials.credentials if credentials else None
+
+    @app.get("/v1/health", response_model=HealthResponse, responses=_error_responses(503, 504))
+    def health() -> HealthResponse:
+        def check(cur) -> bool:
+            cur.execute("SELECT to_regclass('analytics.account_daily') IS NOT NULL")
+            return cur.fetchone()[0]
+
+        marts_ready = database.pool.run(check, timeout=3)
+        return HealthResponse(status="ok" if marts_ready else "degraded", database="ok", marts_ready=marts_ready)
+
+    @app.post("/v1/ask", response_model=AskResponse, responses=_error_responses(401, 403, 413, 422, 503, 504))
+    def ask(request: AskRequest, credentials: Credentials) -> AskResponse:
+        """Ask a question over your workspace's accounts (or one of them) and ticket sources."""
+        started = time.perf_counter()
+
+        def work(cur) -> Asked:
+            caller = authenticate(cur, token(credentials))
+            return ask_question(
+                cur,
+                caller,
+                request.question,
+                account_id=request.account_id,
+                platform=request.platform,
+                ticket_source=request.ticket_source,
+                as_of=request.as_of,
+                conversation_id=request.conversation_id,
+                request=request.model_dump(mode="json", exclude={"question"}, exclude_none=True),
+                started=started,
+            )
+
+        return _ask_response(database.pool.run(work), request.conversation_id)
+
+    @app.post(
+        "/v1/feedback",
+        response_model=FeedbackResponse,
+        status_code=201,
+        responses=_error_responses(401, 404, 413, 422, 503, 504),
+    )
+    def feedback(request: FeedbackRequest, credentials: Credentials) -> FeedbackResponse:
+        """Feedback on an answer of your workspace (any number per interaction)."""
+
+        def work(cur) -> int | None:
+            caller = authenticate(cur, token(credentials))
+            return interactions.add_feedback(
+                cur,
+                caller,
+                request.interaction_id,
+                hallucination=request.hallucination,
+                rating=request.rating,
+                thumbs=request.thumbs,
+                correction=request.correction,
+                comment=request.comment,
+            )
+
+        feedback_id = database.pool.run(work)
+        if feedback_id is None:
+            raise StarletteHTTPException(404, "no such interaction in your workspace")
+        return FeedbackResponse(feedback_id=feedback_id, interaction_id=request.interaction_id)
+
+    @app.get("/v1/interactions", response_model=InteractionPage, responses=_error_responses(401, 422, 503, 504))
+    def list_interactions(
+        credentials: Credentials,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        before_id: Annotated[int | None, Query(ge=1, le=BIGINT, description="Older than this id.")] = None,
+        route: Annotated[Text | None, Query(max_length=64)] = None,
+        source: Annotated[Literal["http", "cli", "slack"] | None, Query()] = None,
+        conversation_id: Annotated[Text | None, Query(max_length=128)] = None,
+        account_id: Annotated[Text | None, Query(max_length=64)] = None,
+        user_id: Annotated[int | None, Query(ge=1, le=BIGINT, description="Asked by this user.")] = None,
+        since: Annotated[Instant | None, Query(description="Created at or after (ISO 8601).")] = None,
+        until: Annotated[Instant | None, Query(description="Created before (ISO 8601).")] = None,
+        with_feedback: Annotated[bool | None, Query()] = None,
+    ) -> InteractionPage:
+        """Your workspace's interactions, newest first, paged by id."""
+
+        def work(cur) -> list[interactions.Interaction]:
+            caller = authenticate(cur, token(credentials))
+            return interactions.list_interactions(
+                cur,
+                caller,
+                limit=limit,
+                before_id=before_id,
+                route=route,
+                source=source,
+                conversation_id=conversation_id,
+                account_id=account_id,
+                user_id=user_id,
+                since=since,
+                until=until,
+                with_feedback=with_feedback,
+            )
+
+        items = database.pool.run(work)
+        return InteractionPage(
+            items=[_interaction_out(item) for item in items],
+            next_before_id=items[-1].id if len(items) == limit else None,
+        )
+
+    @app.get(
+        "/v1/interactions/{interaction_id}",
+        response_model=InteractionOut,
+        responses=_error_responses(401, 404, 422, 503, 504),
+    )
+    def get_interaction(interaction_id: InteractionId, credentials: Credentials) -> InteractionOut:
+        """One interaction of your workspace, with its feedback."""
+
+        def work(cur):
+            caller = authenticate(cur, token(credentials))
+            found = interactions.get(cur, caller, interaction_id)
+            return found, interactions.feedback_for(cur, caller, interaction_id) if found else []
+
+        found, given = database.pool.run(work)
+        if found is None:
+            raise StarletteHTTPException(404, "no such interaction in your workspace")
+        return _interaction_out(found, given)
+
+    @app.post(
+        "/v1/interactions/{interaction_id}/rerun",
+        response_model=AskResponse,
+        responses=_error_responses(401, 403, 404, 422, 503, 504),
+    )
+    def rerun(interaction_id: InteractionId, credentials: Credentials) -> AskResponse:
+        """The same question (same account, platform and as_of) on the current data; recorded as a new interaction."""
+        started = time.perf_counter()
+
+        def work(cur) -> tuple[Asked | None, str | None]:
+            caller = authenticate(cur, token(credentials))
+            original = interactions.get(cur, caller, interaction_id)
+            if original is None:
+                return None, None
+            sent = original.request or {}
+            as_of = sent.get("as_of")
+            asked = ask_question(
+                cur,
+                caller,
+                original.question,
+                account_id=original.account_id,
+                platform=original.platform,
+                ticket_source=sent.get("ticket_source"),
+                as_of=date.fromisoformat(as_of) if as_of else None,
+                conversation_id=original.conversation_id,
+                request=sent,
+                started=started,
+                rerun_of=original.id,
+            )
+            return asked, original.conversation_id
+
+        asked, conversation_id = database.pool.run(work)
+        if asked is None:
+            raise StarletteHTTPException(404, "no such interaction in your workspace")
+        return _ask_response(asked, conversation_id, rerun_of=interaction_id)
+
     return app
+
+
+def _ask_response(asked: Asked, conversation_id: str | None, rerun_of: int | None = None) -> AskResponse:
+    answer = asked.answer
+    return AskResponse(
+        answer=answer.text,
+        interaction_id=asked.interaction_id,
+        route=answer.route,
+        facts_used=answer.facts,
+        data_freshness=answer.freshness,
+        provider=answer.provider,
+        cost_usd=answer.cost_usd,
+        intent=answer.intent,
+        conversation_id=conversation_id,
+        rerun_of=rerun_of,
+    )
+
+
+def _interaction_out(item: interactions.Interaction, feedback: list[dict] | None = None) -> InteractionOut:
+    return InteractionOut(
+        id=item.id,
+        created_at=item.created_at,
+        source=item.source,
+        user_id=item.user_id,
+        api_key_id=item.api_key_id,
+        platform=item.platform,
+        account_id=item.account_id,
+        question=item.question,
+        answer=item.answer,
+        route=item.route,
+        facts_used=item.facts or [],
+        data_freshness=item.data_freshness,
+        provider=item.provider,
+        cost_usd=item.cost_usd,
+        latency_ms=item.latency_ms,
+        intent=item.intent,
+        conversation_id=item.conversation_id,
+        rerun_of=item.rerun_of,
+        feedback=feedback,
+    )
 
 
 app = create_app()

@@ -112,8 +112,8 @@ def dbt_build(url: DatabaseUrl, lookback_days: int, full_refresh: bool = False) 
     from dagster import AssetKey, DagsterInstance, materialize
 
     from assets.dbt.assets import dbt_models
-    from resources.database import PostgresResource
     from resources.dbt import DBT_EXECUTABLE, BurryDbtResource, dbt_project
+    from resources.postgres import PostgresResource
 
     database = PostgresResource(url=url.libpq)
     resources = {

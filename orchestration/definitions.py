@@ -23,8 +23,8 @@ from orchestration.jobs import (
 )
 from resources import settings
 from resources.ads.source import AdSourceResource
-from resources.database import PostgresResource
 from resources.dbt import BurryDbtResource, dbt_executable, dbt_project
+from resources.postgres import PostgresResource
 from resources.tickets.source import TicketSourceResource
 from sensors.accounts import ad_account_registry
 from sensors.imports import drop_folder

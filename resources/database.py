@@ -11,8 +11,6 @@ from collections.abc import Iterator
 
 import psycopg2
 import psycopg2.extensions
-from dagster import ConfigurableResource
-from pydantic import Field
 
 from resources import settings
 from resources.database_url import DatabaseUrl
@@ -47,21 +45,3 @@ def connect(url: DatabaseUrl) -> Iterator[psycopg2.extensions.connection]:
             yield conn
     finally:
         conn.close()
-
-
-class PostgresResource(ConfigurableResource):
-    """Dagster's handle on the database. Bound without a URL in definitions.py: it resolves
-    DATABASE_URL or the embedded server when used, so no secret sits in the resource's config."""
-
-    url: str | None = Field(
-        default=None,
-        description="A fixed libpq URL, for tools such as benchmarks; unset: DATABASE_URL or the embedded server.",
-    )
-
-    def database_url(self) -> DatabaseUrl:
-        return DatabaseUrl.parse(self.url) if self.url else resolve_database_url()
-
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[psycopg2.extensions.connection]:
-        with connect(self.database_url()) as conn:
-            yield conn

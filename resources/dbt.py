@@ -9,7 +9,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 
 from resources import settings
-from resources.database import PostgresResource
+from resources.postgres import PostgresResource
 from resources.run_workers import die_with_run_worker
 
 # dbt runs as a subprocess: the one installed beside this interpreter, even when the venv is not

@@ -5,8 +5,8 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 from assets.ads.extract import AD_ACCOUNTS
 from assets.ads.load import sync_source_accounts
 from resources.ads.source import AdSourceResource
-from resources.database import PostgresResource
 from resources.ids import account_partition_key
+from resources.postgres import PostgresResource
 
 
 def new_account_partitions(instance, database: PostgresResource, ad_source: AdSourceResource) -> list[str]:

@@ -26,7 +26,7 @@ from dagster import (
 )
 
 from assets.ads.refresh_jobs import SweptJob, sweep_refresh_jobs
-from resources.database import PostgresResource
+from resources.postgres import PostgresResource
 from resources.run_workers import RunWorker, worker_alive
 
 # Statuses of a run that has (or will have) a worker and has not ended.

@@ -69,3 +69,11 @@ def built_db(pg_server):
 def demo_env(monkeypatch):
     monkeypatch.setenv("BURRY_DEMO_END_DATE", DEMO_END_DATE)
     return DEMO_END_DATE
+
+
+@pytest.fixture(scope="session")
+def ask_key(built_db):
+    """An API key of workspace "test", which owns every demo account and ticket source of built_db."""
+    from tests.helpers import create_workspace_key
+
+    return create_workspace_key(built_db, "test")

@@ -91,3 +91,36 @@ def query(db, sql) -> pd.DataFrame:
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         cur.execute(sql)
         return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+
+def create_workspace_key(
+    url: DatabaseUrl,
+    name: str = "test",
+    accounts: list[tuple[str, str]] | None = None,
+    ticket_sources: list[str] | None = None,
+    email: str | None = None,
+) -> str:
+    """A workspace `name` (reused if it exists) owning `accounts` and `ticket_sources` (default:
+    every registered account and every ticket source with tickets), a user, and a fresh API key,
+    returned whole. Works on any migrated database, materialized or not."""
+    from ask.auth import create_key
+    from ask.workspaces import add_user, add_workspace, grant
+
+    with psycopg2.connect(url.libpq) as conn, conn.cursor() as cur:
+        add_workspace(cur, name)
+        if accounts is None:
+            cur.execute("SELECT platform, account_id FROM app.ad_accounts ORDER BY 1, 2")
+            accounts = [(platform, account_id) for platform, account_id in cur.fetchall()]
+        if ticket_sources is None:
+            cur.execute("SELECT DISTINCT source FROM raw.tickets ORDER BY 1")
+            ticket_sources = [source for (source,) in cur.fetchall()]
+        grant(cur, name, accounts, ticket_sources)
+        user = email or f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+        add_user(cur, name, user)
+        token = create_key(cur, user, name="tests").token
+    conn.close()
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

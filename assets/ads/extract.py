@@ -14,8 +14,8 @@ from assets.ads.load import last_refreshed_at, refresh_account, register_account
 from assets.ads.refresh_jobs import record_failed_job
 from assets.refresh import RefreshConfig
 from resources.ads.source import AdSourceResource
-from resources.database import PostgresResource
 from resources.ids import split_partition_key
+from resources.postgres import PostgresResource
 from resources.raw_schema import tables
 
 # One partition per registered account, keyed "<platform>:<account id>" (sensors/accounts.py adds them).

@@ -10,8 +10,8 @@ from dagster import AssetCheckExecutionContext, multi_asset_check
 
 from assets.quality.checks import check_spec, evaluate
 from assets.quality.gx import AccountScope, Suite, dimension_suite, not_null
-from resources.database import PostgresResource
 from resources.ids import split_partition_key
+from resources.postgres import PostgresResource
 from resources.raw_rules import CURRENCY_CODE_PATTERN, EARLIEST_METRIC_DATE, MAX_DAYS_AFTER_LOCAL_TODAY, METRIC_MIN
 from resources.raw_schema import METRICS, TABLES, TEXT, RawTable
 

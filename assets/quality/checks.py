@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from assets.quality import gx
-from resources.database import PostgresResource
+from resources.postgres import PostgresResource
 
 
 def check_key(suite: gx.Suite) -> AssetCheckKey:

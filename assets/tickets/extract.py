@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResul
 
 from assets.refresh import RefreshConfig, refresh_window
 from assets.tickets.load import latest_ticket_load, load_tickets
-from resources.database import PostgresResource
+from resources.postgres import PostgresResource
 from resources.raw_schema import tables
 from resources.tickets.source import TicketSourceResource
 

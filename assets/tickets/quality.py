@@ -8,7 +8,7 @@ from dagster import AssetCheckExecutionContext, multi_asset_check
 
 from assets.quality.checks import check_spec, evaluate
 from assets.quality.gx import Suite, dimension_suite, keys
-from resources.database import PostgresResource
+from resources.postgres import PostgresResource
 from resources.raw_rules import CANONICAL_PRIORITIES, MAX_HOURS_CREATED_AFTER_NOW, TICKET_TIME_ORDER
 from resources.raw_schema import TABLES
 

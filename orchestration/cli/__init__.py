@@ -3,7 +3,8 @@
     burry db start|stop|status|url|migrate
     burry demo [--no-serve] [--end-date YYYY-MM-DD] [--host H] [--ui-port P] [--api-port P]
     burry serve [--host 127.0.0.1] [--ui-port 3000] [--api-port 8000]
-    burry ask "What was total spend last 7 days?" --account 1234567890
+    burry ask "What was total spend last 7 days?" [--account 1234567890] [--key K | --workspace W]
+    burry workspaces add|list|grant, burry users add, burry keys create|list|revoke
     burry import ads|tickets FILE --mapping MAPPING
     burry refresh marts [--full-refresh] [--lookback-days N] | all [--lookback-days N]
     burry dbt-prepare
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 import typer
 
-from orchestration.cli import ask, db, dbt, demo, imports, refresh
+from orchestration.cli import ask, db, dbt, demo, imports, keys, refresh, users, workspaces
 
 app = typer.Typer(
     name="burry",
@@ -41,6 +42,9 @@ app.add_typer(ask.app)  # ask
 app.add_typer(imports.app, name="import")
 app.add_typer(refresh.app, name="refresh")
 app.add_typer(dbt.app)  # dbt-prepare
+app.add_typer(workspaces.app, name="workspaces")
+app.add_typer(users.app, name="users")
+app.add_typer(keys.app, name="keys")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

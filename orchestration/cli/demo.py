@@ -82,13 +82,48 @@ def demo(
         accounts,
         lambda row: f"    account {row[0]}  {row[1]} ({row[2]})",
     )
+    key = demo_key(url)
     if no_serve:
+        say(ask_example(host, api_port, key, accounts[0][0] if accounts else None))
         return
     finish(
         serve_until_stopped(
-            url, host, ui_port, api_port, example_account=accounts[0][0] if accounts else None, demo_end_date=end_date
+            url,
+            host,
+            ui_port,
+            api_port,
+            example_account=accounts[0][0] if accounts else None,
+            demo_end_date=end_date,
+            example_key=key,
         )
     )
+
+
+def demo_key(url: DatabaseUrl) -> str:
+    """The demo workspace (owning the demo accounts and tickets) and a fresh key of its demo user."""
+    from ask.workspaces import setup_demo_workspace
+    from resources.database import connect
+
+    with connect(url) as conn, conn.cursor() as cur:
+        key = setup_demo_workspace(cur)
+    say(f"==> workspace {key.workspace_name}: new API key for {key.user_email} (shown once; `burry keys list`)")
+    say(f"    BURRY_KEY={key.token}")
+    return key.token
+
+
+def ask_example(host: str, api_port: int, key: str | None, account: str | None) -> str:
+    """A copy-paste curl for the ask service (a placeholder where no key is known)."""
+    key_text = key or "$BURRY_KEY"
+    lines = [
+        f'    curl -s http://{host}:{api_port}/v1/ask -H "authorization: Bearer {key_text}" \\',
+        "      -H 'content-type: application/json' \\",
+        '      -d \'{"question": "What was total spend last 7 days?"}\'',
+    ]
+    if account:
+        lines.append(
+            f'    (one account: add "account_id": "{account}"; a key of your own: burry keys create --user EMAIL)'
+        )
+    return "\n".join(lines)
 
 
 @app.command()
@@ -128,6 +163,7 @@ def serve_until_stopped(
     api_port: int,
     example_account: str | None,
     demo_end_date: str | None = None,
+    example_key: str | None = None,
 ) -> int:
     """`dagster dev` (UI + daemon) and the ask service, until Ctrl-C or SIGTERM; 1 if either dies."""
     from orchestration.instance import dagster_environment
@@ -150,12 +186,10 @@ def serve_until_stopped(
             env=settings.child_environment({}),
         ),
     ]
-    account = example_account or "ACCOUNT_ID"
     say(
         f"\n    Dagster UI:   http://{host}:{ui_port}\n"
         f"    Ask service:  http://{host}:{api_port}/docs\n\n"
-        f"    curl -s http://{host}:{api_port}/v1/ask -H 'content-type: application/json' \\\n"
-        f'      -d \'{{"account_id": "{account}", "question": "What was total spend last 7 days?"}}\'\n\n'
+        f"{ask_example(host, api_port, example_key, example_account)}\n\n"
         "    Ctrl-C stops both (the database keeps running: `burry db stop`).\n"
     )
     try:

@@ -65,20 +65,34 @@ Merge = Annotated[
     ),
 ]
 
+Workspace = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        help="The workspace that gets the file's new ad accounts (or its ticket source), so its keys can ask "
+        "about them. Default: the only workspace, if there is exactly one.",
+        show_default=False,
+    ),
+]
+
 
 @app.command(epilog=EXIT_CODES)
-def ads(file: File, mapping: MappingName, encoding: Encoding = None, merge: Merge = False) -> None:
+def ads(
+    file: File, mapping: MappingName, encoding: Encoding = None, merge: Merge = False, workspace: Workspace = None
+) -> None:
     """Import ad metrics (e.g. a Google Ads UI or Meta Ads Manager export)."""
-    finish(import_one("ads", file, mapping, encoding, merge))
+    finish(import_one("ads", file, mapping, encoding, merge, workspace))
 
 
 @app.command(epilog=EXIT_CODES)
-def tickets(file: File, mapping: MappingName, encoding: Encoding = None) -> None:
+def tickets(file: File, mapping: MappingName, encoding: Encoding = None, workspace: Workspace = None) -> None:
     """Import support tickets (e.g. a Jira export)."""
-    finish(import_one("tickets", file, mapping, encoding, False))
+    finish(import_one("tickets", file, mapping, encoding, False, workspace))
 
 
-def import_one(kind: str, file: Path, mapping_name: str, encoding: str | None, merge: bool) -> int:
+def import_one(
+    kind: str, file: Path, mapping_name: str, encoding: str | None, merge: bool, workspace: str | None = None
+) -> int:
     from assets.imports.mapping import ImportRefused, MappingError, resolve_mapping
 
     # Everything that needs no database first: a wrong mapping or file fails fast, even with no server.
@@ -95,9 +109,11 @@ def import_one(kind: str, file: Path, mapping_name: str, encoding: str | None, m
     from resources.database import connect
 
     url = database_url()
+    if workspace is not None:
+        check_workspace(url, workspace)
     try:
         with spinner(f"importing {file.name} with mapping {mapping.name}"):
-            summary = import_file(lambda: connect(url), file, mapping, encoding, merge)
+            summary = import_file(lambda: connect(url), file, mapping, encoding, merge, progress=warn)
     except ImportRefused as exc:
         fail(f"error: {exc}", exc.exit_code)
     except OSError as exc:  # the file went away or is not readable
@@ -105,6 +121,8 @@ def import_one(kind: str, file: Path, mapping_name: str, encoding: str | None, m
     say("\n".join(summary.lines()))
     if summary.rows_quarantined:
         say(f"  see: SELECT row_number, reason, payload FROM raw.quarantine WHERE import_id = {summary.import_id}")
+    if summary.rows_loaded:
+        grant_imported(url, kind, mapping.source, workspace)
     if summary.already_imported:
         return 0 if summary.rows_loaded else 1
     if not summary.rows_loaded:
@@ -114,6 +132,57 @@ def import_one(kind: str, file: Path, mapping_name: str, encoding: str | None, m
     record_in_dagster(url, import_materialization(summary, mapping.name), "imported")
     say("  rebuild the marts with: burry refresh marts")
     return 0
+
+
+def check_workspace(url, workspace: str) -> None:
+    """Before importing anything: a --workspace that does not exist is a usage error (exit 2)."""
+    from ask.auth import NotFound
+    from ask.workspaces import workspace_id
+    from resources.database import connect
+
+    with connect(url) as conn, conn.cursor() as cur:
+        try:
+            workspace_id(cur, workspace)
+        except NotFound as exc:
+            fail(f"error: {exc}", 2)
+
+
+def grant_imported(url, kind: str, source: str, workspace: str | None) -> None:
+    """Give the workspace what the import brought that no workspace owns: the ad accounts `source`
+    registered, or the ticket source. Never moves what another workspace owns, never fails the import."""
+    from ask.auth import only_workspace
+    from ask.workspaces import grant
+    from resources.database import connect
+
+    try:
+        with connect(url) as conn, conn.cursor() as cur:
+            if kind == "ads":
+                cur.execute(
+                    "SELECT platform, account_id FROM app.ad_accounts WHERE source = %s AND workspace_id IS NULL "
+                    "ORDER BY 1, 2",
+                    (source,),
+                )
+                accounts = [(platform, account_id) for platform, account_id in cur.fetchall()]
+                sources: list[str] = []
+            else:
+                cur.execute(
+                    "SELECT 1 FROM app.ticket_sources WHERE source = %s AND workspace_id IS NOT NULL", (source,)
+                )
+                accounts, sources = [], ([] if cur.fetchone() else [source])
+            if not accounts and not sources:
+                return
+            named = ", ".join([f"{p}:{a}" for p, a in accounts] + [f"tickets:{s}" for s in sources])
+            target = workspace or only_workspace(cur)
+            if target is None:
+                say(
+                    f"  no workspace owns {named} yet: grant with `burry workspaces grant NAME --all-unowned` "
+                    "(or import with --workspace NAME)"
+                )
+                return
+            grant(cur, target, accounts, sources)
+        say(f"  granted to workspace {target}" + ("" if workspace else " (the only workspace)") + f": {named}")
+    except Exception as exc:  # the rows are committed: ownership can be granted later
+        warn(f"warning: imported, but not granted to a workspace ({type(exc).__name__}: {exc})")
 
 
 @app.command("list")

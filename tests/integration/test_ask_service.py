@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ask.app import create_app
+from tests.helpers import bearer
 
 pytestmark = pytest.mark.slow
 
@@ -15,8 +16,10 @@ AS_OF = "2026-10-01"  # the demo data ends 2026-09-30: "last 7 days" is Sep 24-3
 
 
 @pytest.fixture(scope="module")
-def client(built_db):
-    return TestClient(create_app(lambda: built_db))
+def client(built_db, ask_key):
+    app = create_app(lambda: built_db)
+    yield TestClient(app, headers=bearer(ask_key))
+    app.state.database.close()
 
 
 @pytest.fixture(scope="module")
@@ -80,24 +83,28 @@ def test_partial_coverage_is_stated(client, account):
 def test_no_data_declines_instead_of_inventing(client, account):
     account_id, _ = account
     body = ask(client, account_id, "What was total spend last 7 days?", as_of="2027-06-01")
-    assert body["route"] == "no_data"
-    assert body["answer"].startswith("I don't have spend for the last 7 days")
+    assert body["route"] == "stale_data"
+    assert body["answer"].startswith("This data wasn't in our latest refresh")
     assert body["facts_used"] == []
     assert "$" not in body["answer"] and not re.search(r"\d\.\d\d", body["answer"]), "no figure may be stated"
-    assert "Data for Northwind Outdoor runs from 2026-07-03 to 2026-09-30" in body["answer"]
+    assert "runs to 2026-09-30" in body["answer"]
+    before = ask(client, account_id, "What was total spend in 2019?", as_of="2026-09-30")
+    assert before["route"] == "no_data" and before["answer"].startswith("I don't have spend for 2019")
+    assert "runs from 2026-07-03 to 2026-09-30" in before["answer"]
 
 
 def test_unsupported_metric_lists_what_is_available(client, account):
     account_id, _ = account
     body = ask(client, account_id, "What is our brand sentiment?")
     assert body["route"] == "unsupported_metric"
+    assert body["answer"].startswith("I don't have information about 'brand sentiment'.")
     assert "I can only access spend, impressions, clicks" in body["answer"]
 
 
-def test_unknown_account_is_404(client):
+def test_an_account_outside_the_workspace_is_403_whether_or_not_it_exists(client):
     response = client.post("/v1/ask", json={"account_id": "0000000000", "question": "spend last 7 days?"})
-    assert response.status_code == 404
-    assert "0000000000" in response.json()["detail"]
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden" and "0000000000" not in response.text
 
 
 def test_a_google_ads_id_with_dashes_is_the_same_account(client, account):

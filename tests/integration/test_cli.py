@@ -73,7 +73,7 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
     answer = run_burry(
         "ask", "What was total spend last 7 days?", "--account", account, "--as-of", "2026-10-01", env=cli_env
     )
-    assert answer.returncode == 0 and answer.stdout.startswith("Total spend for"), answer.stdout + answer.stderr
+    assert answer.returncode == 0 and "spend" in answer.stdout and "$" in answer.stdout, answer.stdout + answer.stderr
     dashed = run_burry(
         "ask",
         "What was total spend last 7 days?",
@@ -85,6 +85,36 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
     )
     assert dashed.returncode == 0 and dashed.stdout == answer.stdout, dashed.stdout + dashed.stderr
 
+    # The demo made a workspace owning its accounts, and printed a key that works for `burry ask --key`.
+    key = demo_key(result.stdout)
+    with_key = run_burry(
+        "ask",
+        "What was total spend last 7 days?",
+        "--account",
+        account,
+        "--as-of",
+        "2026-10-01",
+        "--key",
+        key,
+        env=cli_env,
+    )
+    assert with_key.returncode == 0 and with_key.stdout == answer.stdout, with_key.stdout + with_key.stderr
+    revoked = run_burry("keys", "revoke", key.split("_")[1], env=cli_env)
+    assert revoked.returncode == 0, revoked.stderr
+    refused = run_burry("ask", "spend last 7 days?", "--key", key, env=cli_env)
+    assert refused.returncode == 1 and "revoked" in refused.stderr
+    again = run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env)
+    assert again.returncode == 0 and demo_key(again.stdout) != key, "a rerun reuses the workspace with a new key"
+    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT w.name, count(*) FROM app.ad_accounts a JOIN app.workspaces w ON w.id = a.workspace_id GROUP BY 1"
+        )
+        assert cur.fetchall() == [("demo", 3)]
+        cur.execute("SELECT source FROM app.ticket_sources")
+        assert cur.fetchall() == [("demo",)]
+        cur.execute("SELECT source, count(*) FROM app.interactions GROUP BY 1")
+        assert cur.fetchall() == [("cli", 3)]
+
 
 def test_import_is_recorded_in_dagster_and_refresh_rebuilds_the_marts(cli_env, db):
     assert run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env).returncode == 0
@@ -93,6 +123,7 @@ def test_import_is_recorded_in_dagster_and_refresh_rebuilds_the_marts(cli_env, d
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "3 loaded, 2 quarantined" in imported.stdout
     assert "rebuild the marts with: burry refresh marts" in imported.stdout
+    assert "granted to workspace demo (the only workspace): tickets:jira" in imported.stdout
     again = run_burry("import", "tickets", str(FIXTURES / "jira_export.csv"), "--mapping", "jira", env=cli_env)
     assert again.returncode == 0 and "already imported" in again.stdout and "burry refresh" not in again.stdout
 
@@ -116,6 +147,43 @@ def test_import_is_recorded_in_dagster_and_refresh_rebuilds_the_marts(cli_env, d
         assert cur.fetchall() == [("SUCCESS", 5 + 1 + 5)], "demo, rebuild_marts, then a whole refresh"
 
 
+def test_imported_accounts_go_to_a_workspace_that_keys_can_ask_about(cli_env, db):
+    report = str(FIXTURES / "google_ads_ui_report.csv")
+    nobody = run_burry("import", "ads", report, "--mapping", "google_ads_ui", env=cli_env)
+    assert nobody.returncode == 0, nobody.stdout + nobody.stderr
+    assert "no workspace owns google_ads:1234567890 yet: grant with `burry workspaces grant NAME --all-unowned`" in (
+        nobody.stdout
+    )
+    missing = run_burry(
+        "import", "tickets", str(FIXTURES / "jira_export.csv"), "--mapping", "jira", "--workspace", "nope", env=cli_env
+    )
+    assert missing.returncode == 2 and "no workspace 'nope'" in missing.stderr
+
+    assert run_burry("workspaces", "add", "acme", env=cli_env).returncode == 0
+    listed = run_burry("workspaces", "list", env=cli_env)
+    assert "owned by no workspace: google_ads:1234567890" in listed.stdout
+    granted = run_burry("workspaces", "grant", "acme", "--all-unowned", env=cli_env)
+    assert granted.returncode == 0 and "granted google_ads:1234567890 to acme" in granted.stdout
+    tickets = run_burry(
+        "import", "tickets", str(FIXTURES / "jira_export.csv"), "--mapping", "jira", "--workspace", "acme", env=cli_env
+    )
+    assert tickets.returncode == 0 and "granted to workspace acme: tickets:jira" in tickets.stdout
+
+    assert run_burry("users", "add", "ana@acme.example", "--workspace", "acme", env=cli_env).returncode == 0
+    created = run_burry("keys", "create", "--user", "ana@acme.example", env=cli_env)
+    assert created.returncode == 0 and created.stdout.startswith("burry_")
+    key = created.stdout.strip()
+    keys = run_burry("keys", "list", env=cli_env)
+    assert key.split("_")[1] in keys.stdout and key not in keys.stdout, "listed by prefix, never the secret"
+    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
+        cur.execute("SELECT prefix, encode(secret_sha256, 'hex') FROM app.api_keys")
+        ((prefix, digest),) = cur.fetchall()
+    conn.close()
+    assert key.split("_")[2] not in digest and prefix == key.split("_")[1]
+    other = run_burry("ask", "spend last 7 days?", "--key", key, "--account", "999-999-9999", env=cli_env)
+    assert other.returncode == 1 and "not in your workspace" in other.stderr
+
+
 def _first_account(db) -> str:
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         cur.execute("SELECT min(account_id) FROM app.ad_accounts")
@@ -135,8 +203,15 @@ def wait_for(url: str, deadline: float) -> httpx.Response:
         time.sleep(1)
 
 
+def demo_key(demo_output: str) -> str:
+    """The key `burry demo` prints (a new one each run)."""
+    return next(line.split("=", 1)[1] for line in demo_output.splitlines() if line.startswith("    BURRY_KEY="))
+
+
 def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env, db):
-    assert run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env).returncode == 0
+    demo = run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env)
+    assert demo.returncode == 0
+    key = demo_key(demo.stdout)
     ui_port, api_port = free_port(), free_port()
     server = subprocess.Popen(
         [BURRY, "serve", "--ui-port", str(ui_port), "--api-port", str(api_port)],
@@ -183,9 +258,14 @@ def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env
                 "question": "What was total spend last 7 days?",
                 "as_of": "2026-10-01",
             },
+            headers={"Authorization": f"Bearer {key}"},
             timeout=30,
         ).json()
         assert answer["route"] == "metric_sql"
+        refused = httpx.post(f"http://127.0.0.1:{api_port}/v1/ask", json={"question": "spend?"}, timeout=30)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+        docs = httpx.get(f"http://127.0.0.1:{api_port}/docs", timeout=30)
+        assert docs.status_code == 200 and "/static-docs/swagger-ui-bundle.js" in docs.text
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=60)

@@ -196,7 +196,7 @@ def test_configured_google_ads_source_runs_through_the_partitioned_asset(fake, d
 
     from assets.ads.extract import AD_ACCOUNTS, extract_ad_account
     from resources.ads.source import AdSourceResource
-    from resources.database import PostgresResource
+    from resources.postgres import PostgresResource
     from tests.fakes.google_ads_server import ROOTS_ENV
     from tests.fakes.oauth_server import FakeOAuthServer, service_account_key
 
@@ -275,7 +275,7 @@ def test_an_unreachable_oauth_endpoint_fails_each_account_run_not_the_refresh(db
 
     from orchestration.instance import open_instance
     from resources.ads.source import AdSourceResource
-    from resources.database import PostgresResource
+    from resources.postgres import PostgresResource
     from sensors.accounts import new_account_partitions
     from tests.helpers import BURRY, DEMO_END_DATE
 

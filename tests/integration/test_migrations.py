@@ -17,6 +17,11 @@ EXPECTED_TABLES = {
     ("raw", "quarantine"),
     ("app", "file_imports"),
     ("app", "import_changes"),
+    ("app", "workspaces"),
+    ("app", "users"),
+    ("app", "api_keys"),
+    ("app", "ticket_sources"),
+    ("app", "feedback"),
 }
 
 
@@ -74,4 +79,27 @@ def test_0004_gives_accounts_the_owner_their_customer_row_names(empty_db):
         command.downgrade(migrate.alembic_config(empty_db), "0003")
         cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'ad_accounts'")
         assert "source" not in {c for (c,) in cur.fetchall()}
+    conn.close()
+
+
+def test_0006_keeps_old_interactions_and_its_downgrade_drops_workspace_wide_ones(empty_db):
+    import psycopg2
+
+    migrate.upgrade(empty_db, "0005")
+    with psycopg2.connect(empty_db.libpq) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO app.interactions (platform, account_id, question, answer, route) "
+            "VALUES ('google_ads', '1', 'q', 'a', 'metric_sql')"
+        )
+    conn.close()
+    migrate.upgrade(empty_db, "0006")
+    conn = psycopg2.connect(empty_db.libpq)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT account_id, source, workspace_id FROM app.interactions")
+        assert cur.fetchall() == [("1", "http", None)]
+        cur.execute("INSERT INTO app.interactions (question, answer, route) VALUES ('whole workspace', 'a', 'r')")
+        command.downgrade(migrate.alembic_config(empty_db), "0005")
+        cur.execute("SELECT question FROM app.interactions")
+        assert cur.fetchall() == [("q",)]
     conn.close()

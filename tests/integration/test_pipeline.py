@@ -6,7 +6,8 @@ from decimal import Decimal
 import psycopg2
 import pytest
 
-from ask.answerer import answer_question
+from ask.answerer import answer
+from ask.scope import Scope
 from tests.helpers import materialize_pipeline
 
 pytestmark = pytest.mark.slow
@@ -118,8 +119,9 @@ def test_rematerializing_is_idempotent_and_labels_recent_days_provisional(db, mo
         # Answers say so where it matters: conversion figures, not spend.
         cur.execute("SELECT min(account_id) FROM app.ad_accounts")
         account_id = cur.fetchone()[0]
-        conversions = answer_question(cur, "google_ads", account_id, "How many conversions last 7 days?")
-        spend = answer_question(cur, "google_ads", account_id, "What was total spend last 7 days?")
+        scope = Scope(None, "test", (("google_ads", account_id),), ())
+        conversions = answer(cur, scope, "How many conversions last 7 days?")
+        spend = answer(cur, scope, "What was total spend last 7 days?")
         assert "7 of these days are provisional" in conversions.text
         assert "provisional" not in spend.text
         assert spend.facts[0]["provisional_days"] == 7, "the facts always carry the label"

@@ -44,3 +44,14 @@ def test_only_the_settings_module_touches_the_environment():
     sources = [p for package in (*PACKAGES, "bench", "notebooks") for p in (REPO_ROOT / package).rglob("*.py")]
     uses = [use for path in sources if path != REPO_ROOT / "resources" / "settings.py" for use in environ_uses(path)]
     assert not uses, "read configuration through resources.settings instead:\n" + "\n".join(uses)
+
+
+def test_the_ask_service_loads_without_dagster():
+    """ask/ imports resources only, and resources/database.py keeps Dagster out (resources/postgres.py has it)."""
+    import subprocess
+    import sys
+
+    code = "import sys, ask.app, orchestration.cli.ask; print(any(m.split('.')[0] == 'dagster' for m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

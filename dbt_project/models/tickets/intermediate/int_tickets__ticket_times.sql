@@ -1,6 +1,17 @@
 -- One row per ticket: the support days of its events (in var('ticket_time_zone')), its times in
 -- hours and whether it met its priority's SLA targets (seed ticket_sla_targets). Nothing is
 -- invented: a missing timestamp leaves its day, hours and SLA outcome NULL.
+-- A table, not a view: the ask service reads it per ticket for counts, medians and p90 over any
+-- period and filter, and the ticket marts read it once per build.
+{{ config(
+    materialized='table',
+    indexes=[
+        {'columns': ['source', 'ticket_id'], 'unique': True},
+        {'columns': ['source', 'created_day']},
+        {'columns': ['source', 'resolved_day']},
+    ],
+) }}
+
 with tickets as (
     select * from {{ ref('stg_tickets__tickets') }}
 ),

@@ -1,0 +1,1114 @@
+"""Reading a whole question into an Intent, or declining with what was not understood. No I/O.
+
+Every recognizer claims the characters it read; after all of them ran, any word left that is not
+filler ("what", "was", "the", …) means the question said something we did not understand, and
+`understand` raises NotUnderstood naming it. That is the first rule of the answerer: a filter,
+period or shape is applied or the question is declined, never dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from ask.periods import NUMBER_RE, WORD_NUMBERS, FoundPeriod, Period, PeriodError, find_periods
+
+
+class NotUnderstood(ValueError):
+    def __init__(self, message: str, route: str = "not_understood"):
+        super().__init__(message)
+        self.route = route
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # column in the marts
+    label: str
+    kind: str  # money | count | ratio | multiple
+    numerator: str | None = None  # ratios are re-derived from sums, never averaged
+    denominator: str | None = None
+
+    @property
+    def uses_conversions(self) -> bool:
+        """Conversions keep arriving inside the conversion window: these figures are provisional."""
+        return "conversion" in f"{self.name} {self.numerator} {self.denominator}"
+
+    @property
+    def is_money(self) -> bool:
+        return self.kind == "money" or (self.kind == "multiple" and False)
+
+
+ADDITIVE = ["impressions", "clicks", "cost", "conversions", "conversion_value"]
+METRICS = {
+    m.name: m
+    for m in [
+        Metric("cost", "spend", "money"),
+        Metric("impressions", "impressions", "count"),
+        Metric("clicks", "clicks", "count"),
+        Metric("conversions", "conversions", "count"),
+        Metric("conversion_value", "conversion value", "money"),
+        Metric("ctr", "CTR", "ratio", "clicks", "impressions"),
+        Metric("cpc", "CPC", "money", "cost", "clicks"),
+        Metric("cpa", "CPA", "money", "cost", "conversions"),
+        Metric("roas", "ROAS", "multiple", "conversion_value", "cost"),
+        Metric("cvr", "conversion rate", "ratio", "conversions", "clicks"),
+        Metric("cpm", "CPM", "money", "cost", "impressions"),
+    ]
+}
+# Most specific first: "conversion value" must win over "conversions", "cost per click" over "cost".
+METRIC_PATTERNS: list[tuple[str, str]] = [
+    (r"\bconversions?[ _]value\b|\bconv\.? value\b|\brevenue\b|\bsales(?: amount)?\b", "conversion_value"),
+    (r"\broas\b|\breturn on (?:ad )?spend\b", "roas"),
+    (r"\bcpa\b|\b(?:cost|spend) per (?:acquisition|conversion|lead)\b|\bcost per action\b", "cpa"),
+    (r"\bcpc\b|\b(?:cost|spend) per click\b", "cpc"),
+    (r"\bcpm\b|\bcost per (?:thousand|mille|1,?000) impressions\b", "cpm"),
+    (r"\bctr\b|\bclick[- ]?through(?: rate)?\b", "ctr"),
+    (r"\bconversion rate\b|\bcvr\b|\bconv\.? rate\b", "cvr"),
+    (
+        r"\bad spend\b|\bspend(?:ing)?\b|\bspent\b|\bcosts?\b|\bamount spent\b|\bhow much (?:money )?did (?:we|i|they) (?:pay|spend)\b",
+        "cost",
+    ),
+    (r"\bimpressions?\b|\bimpr\.?\b|\bdisplays\b|\bviews\b", "impressions"),
+    (r"\bclicks?\b|\bclicked\b", "clicks"),
+    (r"\bconversions?\b|\bconverted\b|\bleads\b|\bpurchases\b", "conversions"),
+]
+METRIC_ALIASES = {"leads": "conversions"}
+
+# Ticket measures: (name, pattern). Counts and times over analytics.int_tickets__ticket_times.
+TICKET_MEASURES: list[tuple[str, str]] = [
+    (
+        "first_response_hours",
+        r"\b(?:first[- ]response|time to first response|response) times?\b|\btime to (?:first )?respond\b|\bhow (?:long|fast|quickly) (?:did |do |does |it took to |to )?(?:we |it )?(?:take to )?(?:first )?respond\b",
+    ),
+    (
+        "resolution_hours",
+        r"\b(?:resolution|resolve|close|closing) times?\b|\btime to (?:resolve|resolution|close)\b|\bhow (?:long|fast|quickly) (?:did |do |does |it took to |to )?(?:we |it )?(?:take to )?(?:resolve|close|fix)\b",
+    ),
+    (
+        "sla",
+        r"\bsla(?:s)?(?: (?:share|compliance|attainment|rate|target|targets|breaches|breached|met))?\b|\bwithin (?:the )?(?:sla|target)\b|\bmet (?:the |their )?(?:sla|target)s?\b",
+    ),
+    (
+        "backlog",
+        r"\bbacklog\b|\bopen tickets\b|\bunresolved tickets\b|\btickets (?:still )?(?:open|unresolved|outstanding)\b|\boutstanding tickets\b",
+    ),
+    (
+        "resolved",
+        r"\btickets? (?:were |got |was |been )?(?:resolved|solved|closed|fixed)\b|\b(?:resolved|solved|closed) tickets\b|\bresolved\b|\bsolved\b",
+    ),
+    (
+        "created",
+        r"\b(?:new|incoming|created|opened|submitted|received) tickets\b|\btickets? (?:were |was |got |been )?(?:created|opened|submitted|received|filed|raised|came in|come in|arrived|logged)\b|\btickets\b|\bticket count\b|\bsupport (?:load|volume|tickets?)\b|\bticket volume\b|\bticket\b",
+    ),
+]
+TICKET_WORDS = (
+    r"\btickets?\b|\bsupport\b|\bbacklog\b|\bsla\b|\bfirst[- ]response\b|\bresolution times?\b|\bhelp ?desk\b"
+)
+STATS = [
+    ("median", r"\bmedian\b|\bp50\b|\b50th percentile\b"),
+    ("p90", r"\bp90\b|\b90th percentile\b|\b90(?:th)?%? percentile\b"),
+    ("avg", r"\baverage\b|\bavg\b|\bmean\b"),
+]
+
+GROUPINGS = {
+    "campaign": r"campaigns?",
+    "ad_group": r"ad ?groups?|ad ?sets?",
+    "ad": r"ads?|creatives?",
+    "account": r"(?:ad )?accounts?",
+    "platform": r"platforms?|channels? \(platform\)|networks?",
+    "day": r"days?|date|daily",
+    "week": r"weeks?|weekly",
+    "month": r"months?|monthly",
+    "priority": r"priorit(?:y|ies)",
+    "status": r"status(?:es)?",
+    "channel": r"channels?",
+    "category": r"categor(?:y|ies)|types?|ticket types?",
+    "source": r"sources?|ticket sources?",
+    "resolution": r"resolutions?",
+}
+TICKET_GROUPINGS = {"priority", "status", "channel", "category", "source", "resolution", "day", "week", "month"}
+AD_GROUPINGS = {"campaign", "ad_group", "ad", "account", "platform", "day", "week", "month"}
+TIME_GROUPINGS = {"day", "week", "month"}
+KIND_WORDS = {
+    "campaign": r"campaigns?",
+    "ad_group": r"ad ?groups?|ad ?sets?",
+    "ad": r"ads?|creatives?",
+    "account": r"(?:ad )?accounts?",
+}
+KIND_LABELS = {"campaign": "campaign", "ad_group": "ad group", "ad": "ad", "account": "account"}
+
+PLATFORM_WORDS = {
+    "google_ads": r"google ads|google adwords|adwords|google",
+    "meta": r"facebook ads|facebook|meta ads|meta|instagram|fb",
+    "microsoft_ads": r"microsoft ads|bing ads|bing",
+    "linkedin_ads": r"linkedin ads|linkedin",
+    "tiktok_ads": r"tiktok ads|tiktok",
+}
+PLATFORM_LABELS = {"google_ads": "Google Ads", "meta": "Meta", "microsoft_ads": "Microsoft Ads"}
+
+FILLER = {
+    "a",
+    "an",
+    "the",
+    "of",
+    "for",
+    "in",
+    "on",
+    "at",
+    "to",
+    "by",
+    "from",
+    "with",
+    "and",
+    "or",
+    "over",
+    "during",
+    "across",
+    "within",
+    "between",
+    "per",
+    "each",
+    "every",
+    "all",
+    "any",
+    "our",
+    "my",
+    "we",
+    "i",
+    "us",
+    "you",
+    "your",
+    "their",
+    "they",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "here",
+    "me",
+    "please",
+    "tell",
+    "show",
+    "give",
+    "get",
+    "got",
+    "let",
+    "list",
+    "what",
+    "what's",
+    "whats",
+    "which",
+    "who",
+    "whom",
+    "how",
+    "much",
+    "many",
+    "was",
+    "were",
+    "is",
+    "are",
+    "be",
+    "been",
+    "being",
+    "did",
+    "do",
+    "does",
+    "done",
+    "had",
+    "has",
+    "have",
+    "total",
+    "overall",
+    "sum",
+    "combined",
+    "altogether",
+    "whole",
+    "entire",
+    "number",
+    "amount",
+    "count",
+    "figure",
+    "figures",
+    "value",
+    "values",
+    "about",
+    "around",
+    "roughly",
+    "exactly",
+    "so",
+    "far",
+    "up",
+    "until",
+    "till",
+    "through",
+    "thru",
+    "as",
+    "versus",
+    "vs",
+    "vs.",
+    "compared",
+    "compare",
+    "comparison",
+    "than",
+    "then",
+    "when",
+    "where",
+    "why",
+    "did?",
+    "data",
+    "numbers",
+    "stats",
+    "statistics",
+    "metrics",
+    "metric",
+    "report",
+    "can",
+    "could",
+    "would",
+    "should",
+    "spent",
+    "made",
+    "make",
+    "gets",
+    "generate",
+    "generated",
+    "generating",
+    "drive",
+    "drove",
+    "driven",
+    "bring",
+    "brought",
+    "see",
+    "saw",
+    "look",
+    "looking",
+    "like",
+    "kind",
+    "sort",
+    "performance",
+    "perform",
+    "performed",
+    "performing",
+    "go",
+    "went",
+    "going",
+    "come",
+    "came",
+    "happen",
+    "happened",
+    "breakdown",
+    "broken",
+    "down",
+    "split",
+    "out",
+    "level",
+    "levels",
+    "period",
+    "time",
+    "just",
+    "only",
+    "ok",
+    "okay",
+    "hey",
+    "hi",
+    "hello",
+    "thanks",
+    "thank",
+    "now",
+    "currently",
+    "current",
+    "right",
+    "date",
+    "dates",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "'s",
+    "’s",
+    "'",
+    '"',
+    "?",
+    ".",
+    ",",
+    "!",
+    ":",
+    ";",
+    "yes",
+    "and/or",
+    "along",
+    "together",
+    "both",
+    "either",
+    "also",
+    "too",
+    "still",
+    "google",
+    "via",
+    "meta",
+    "facebook",
+    "platform",
+    "platforms",
+    "channel",
+    "channels",
+    "may",
+}
+REFUSE_RE = (
+    r"\b(?:delete|drop|truncate|update|insert|alter|grant|revoke|remove|erase|wipe|reset|modify|change|set|rename|"
+    r"create|pause|enable|disable|increase|decrease|raise|lower|edit|overwrite)\b(?!.*\b(?:change|changed)\b)"
+)
+SQL_RE = r"\bselect\b.+\bfrom\b|;|--|/\*|\bunion\b|\bwhere\b\s+\w+\s*=|\bjoin\b.+\bon\b"
+
+
+@dataclass(frozen=True)
+class Named:
+    """Something in the scope a question can name: an account, campaign, ad group or ad."""
+
+    kind: str  # account | campaign | ad_group | ad
+    name: str
+    platform: str
+    account_id: str
+    id: str
+    parent: str = ""  # where it sits (the campaign of an ad group, ...), for "which one?"
+    parent_id: str = ""  # the campaign id of an ad group, the ad group id of an ad
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "platform": self.platform,
+            "account_id": self.account_id,
+            "id": self.id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Named:
+        return cls(data["kind"], data["name"], data["platform"], data["account_id"], data["id"])
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Names in the scope, and the ticket vocabulary (field -> {lower value: (column, stored value)})."""
+
+    named: tuple[Named, ...] = ()
+    platforms: tuple[str, ...] = ()
+    ticket_values: dict = field(default_factory=dict)
+    ticket_sources: tuple[str, ...] = ()
+
+
+@dataclass
+class Intent:
+    domain: str = "ads"  # ads | tickets | both
+    metrics: list[str] = field(default_factory=list)  # ad metric names
+    ticket_measure: str | None = None  # created | resolved | backlog | first_response_hours | resolution_hours | sla
+    stat: str | None = None  # avg | median | p90 for ticket times
+    entities: list[Named] = field(default_factory=list)
+    platforms: list[str] = field(default_factory=list)
+    ticket_filters: list[tuple[str, str, str]] = field(default_factory=list)  # (field, column, value)
+    periods: list[Period] = field(default_factory=list)
+    all_time: bool = False
+    shape: str = (
+        "total"  # total | average | count_days | breakdown | top | compare | trend | share | join_ratio | join_trend
+    )
+    group_by: str | None = None
+    top_n: int | None = None
+    order: str = "desc"
+    average_unit: str | None = None  # day | week | month
+    condition: tuple[str, str, float] | None = None  # (metric, op, threshold)
+    notes: list[str] = field(default_factory=list)
+    pending: list[list[Named]] = field(default_factory=list)  # names read, before ambiguity is settled
+
+    def to_json(self) -> dict:
+        return {
+            "domain": self.domain,
+            "metrics": self.metrics,
+            "ticket_measure": self.ticket_measure,
+            "stat": self.stat,
+            "entities": [e.to_json() for e in self.entities],
+            "platforms": self.platforms,
+            "ticket_filters": [list(f) for f in self.ticket_filters],
+            "periods": [p.to_json() for p in self.periods],
+            "all_time": self.all_time,
+            "shape": self.shape,
+            "group_by": self.group_by,
+            "top_n": self.top_n,
+            "order": self.order,
+            "average_unit": self.average_unit,
+            "condition": list(self.condition) if self.condition else None,
+        }
+
+
+class Reader:
+    """The question in lower case, with the characters recognizers have claimed blanked out."""
+
+    def __init__(self, text: str):
+        self.original = text
+        self.text = text
+
+    def claim(self, span: tuple[int, int]) -> None:
+        start, end = span
+        self.text = self.text[:start] + " " * (end - start) + self.text[end:]
+
+    def find(self, pattern: str) -> re.Match | None:
+        return re.search(pattern, self.text)
+
+    def take(self, pattern: str) -> re.Match | None:
+        match = re.search(pattern, self.text)
+        if match:
+            self.claim(match.span())
+        return match
+
+    def take_all(self, pattern: str) -> list[re.Match]:
+        matches = list(re.finditer(pattern, self.text))
+        for match in matches:
+            self.claim(match.span())
+        return matches
+
+    def leftover_words(self) -> list[str]:
+        words = re.findall(r"[^\s]+", self.text)
+        cleaned = [w.strip("?.,!:;()\"'“”‘’") for w in words]
+        return [w for w in cleaned if w and w not in FILLER and not re.fullmatch(r"[\W_]+", w)]
+
+
+def normalize(question: str) -> str:
+    text = unicodedata.normalize("NFKC", question)
+    text = text.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _number(raw: str) -> int:
+    return int(raw) if raw.isdigit() else WORD_NUMBERS[raw]
+
+
+def understand(question: str, catalog: Catalog, today: date, previous: dict | None = None) -> Intent:
+    text = normalize(question)
+    lower = text.lower()
+    if re.search(SQL_RE, lower):
+        raise NotUnderstood(
+            "That looks like SQL. I answer questions in words about your numbers, and never run queries typed into a question.",
+            "refused",
+        )
+    if re.search(REFUSE_RE, lower) and not re.search(r"\b(?:how|what|did|was|were|which)\b", lower):
+        raise NotUnderstood("I can only read your numbers; I can't change data, campaigns or settings.", "refused")
+    reader = Reader(lower)
+    intent = Intent()
+
+    _read_entities(reader, text, catalog, intent)
+    _resolve_entities(intent)
+    _read_platforms(reader, catalog, intent)
+    ticket_domain = bool(re.search(TICKET_WORDS, reader.text)) or bool(
+        catalog.ticket_sources and re.search(r"\bsupport\b", reader.text)
+    )
+    _read_condition(reader, intent)
+    _read_metrics(reader, intent)
+    if ticket_domain:
+        _read_ticket_measure(reader, catalog, intent)
+    _read_shape(reader, intent)
+    _read_periods(reader, today, intent)
+    _read_entity_kind_words(reader)
+
+    if intent.ticket_measure and intent.metrics:
+        intent.domain = "both"
+        _join_shape(intent)
+    elif intent.ticket_measure:
+        intent.domain = "tickets"
+    if previous:
+        _carry_over(intent, previous, today)
+    left = reader.leftover_words()
+    if left and not intent.metrics and not intent.ticket_measure and not intent.entities:
+        # Nothing asked that we know: the seed's fallback lists what there is (the caller adds it).
+        raise NotUnderstood(f"I don't have information about {' '.join(left)!r}.", "unsupported_metric")
+    if left:
+        raise NotUnderstood(_not_understood_message(left, reader, catalog))
+    _check_consistency(intent)
+    if not intent.metrics and not intent.ticket_measure:
+        raise NotUnderstood("", "unsupported_metric")
+    if intent.ticket_filters and intent.domain == "ads":
+        raise NotUnderstood("Ticket filters (priority, status, channel, category) apply to ticket questions only.")
+    return intent
+
+
+# --- entities ---------------------------------------------------------------------------------
+
+
+def _read_entities(reader: Reader, text: str, catalog: Catalog, intent: Intent) -> None:
+    by_name: dict[str, list[Named]] = {}
+    for item in catalog.named:
+        by_name.setdefault(item.name.lower().strip(), []).append(item)
+        if item.kind == "account":
+            by_name.setdefault(item.id.lower(), []).append(item)
+            if item.platform == "google_ads" and re.fullmatch(r"\d{10}", item.id):
+                dashed = f"{item.id[:3]}-{item.id[3:6]}-{item.id[6:]}"
+                by_name.setdefault(dashed, []).append(item)
+    # Quoted names must exist.
+    for match in list(re.finditer(r"\"([^\"]+)\"|(?:(?<=\s)|^)'([^']+)'(?=[\s?.,!]|$)", reader.text)):
+        name = (match.group(1) or match.group(2)).strip()
+        kind = _kind_near(reader.text, match.span())
+        candidates = [n for n in by_name.get(name, []) if kind is None or n.kind == kind]
+        if not candidates:
+            raise NotUnderstood(_no_such_name(name, kind, catalog), "unknown_entity")
+        _add_entity(intent, name, candidates, kind)
+        reader.claim(match.span())
+        _claim_kind_word(reader, match.span())
+    # Unquoted names, longest first.
+    for name in sorted(by_name, key=len, reverse=True):
+        if len(name) < 2:
+            continue
+        pattern = r"(?<![\w])" + re.escape(name) + r"(?![\w])"
+        for match in list(re.finditer(pattern, reader.text)):
+            kind = _kind_near(reader.text, match.span())
+            generic = re.fullmatch(r"[a-z]+", name) is not None and (name in FILLER or name in _VOCABULARY)
+            if generic and kind is None:
+                continue
+            candidates = [n for n in by_name[name] if kind is None or n.kind == kind]
+            if not candidates:
+                continue
+            _add_entity(intent, name, candidates, kind)
+            reader.claim(match.span())
+            _claim_kind_word(reader, match.span())
+
+
+_VOCABULARY = {
+    "search",
+    "display",
+    "video",
+    "brand",
+    "high",
+    "low",
+    "normal",
+    "urgent",
+    "email",
+    "phone",
+    "chat",
+    "open",
+    "closed",
+    "all",
+    "total",
+    "top",
+    "best",
+}
+
+
+def _kind_near(text: str, span: tuple[int, int]) -> str | None:
+    """'campaign X' / 'X campaign' / 'the ad group X': the kind the question gives the name."""
+    before, after = text[: span[0]], text[span[1] :]
+    for kind in ("ad_group", "campaign", "account", "ad"):
+        words = KIND_WORDS[kind]
+        if re.search(rf"(?:^|\s)(?:{words})(?: named| called)?\s*$", before) or re.match(rf"\s*(?:{words})\b", after):
+            return kind
+    return None
+
+
+def _claim_kind_word(reader: Reader, span: tuple[int, int]) -> None:
+    start, end = span
+    before = reader.text[:start]
+    for kind in ("ad_group", "campaign", "account", "ad"):
+        match = re.search(rf"(?:{KIND_WORDS[kind]})(?: named| called)?\s*$", before)
+        if match:
+            reader.claim((match.start(), start))
+            return
+    match = re.match(rf"\s*(?:{'|'.join(KIND_WORDS.values())})\b", reader.text[end:])
+    if match:
+        reader.claim((end, end + match.end()))
+
+
+def _add_entity(intent: Intent, name: str, candidates: list[Named], kind: str | None) -> None:
+    intent.pending.append(candidates)
+
+
+def _resolve_entities(intent: Intent) -> None:
+    """Each name read becomes one entity; a name several things share is narrowed by the others
+    the question names ("ad group High engagement in campaign camp 1"), else asked back."""
+    settled = [c[0] for c in intent.pending if len({(n.platform, n.account_id, n.kind, n.id) for n in c}) == 1]
+    for candidates in intent.pending:
+        unique = list({(n.platform, n.account_id, n.kind, n.id): n for n in candidates}.values())
+        if len(unique) > 1:
+            narrowed = [
+                c
+                for c in unique
+                if any(
+                    (r.platform, r.account_id) == (c.platform, c.account_id)
+                    and (r.kind == "account" or r.id == c.parent_id)
+                    for r in settled
+                    if r is not c
+                )
+            ]
+            if len(narrowed) == 1:
+                unique = narrowed
+        _settle(intent, unique)
+    intent.pending = []
+
+
+def _settle(intent: Intent, candidates: list[Named]) -> None:
+    kinds = {c.kind for c in candidates}
+    if "account" in kinds and len({(c.platform, c.account_id) for c in candidates if c.kind == "account"}) == 1:
+        # An account's name wins over an ad or campaign that repeats it; the answer says which was read.
+        candidates = [c for c in candidates if c.kind == "account"]
+        if len(kinds) > 1:
+            intent.notes.append(f"{candidates[0].name}: the account")
+        kinds = {"account"}
+    if len(kinds) > 1:
+        listed = " or ".join(sorted(f"the {KIND_LABELS[k]} {candidates[0].name!r}" for k in kinds))
+        raise NotUnderstood(f"{candidates[0].name!r} names more than one thing: do you mean {listed}?", "ambiguous")
+    unique = {(c.platform, c.account_id, c.id): c for c in candidates}
+    if len(unique) > 1:
+        where = "; ".join(sorted(f"{c.parent or c.account_id}" for c in unique.values()))
+        label = KIND_LABELS[candidates[0].kind]
+        raise NotUnderstood(
+            f"There is more than one {label} called {candidates[0].name!r} ({len(unique)}: in {where}). "
+            f"Which one do you mean? Name its account (account_id) or its campaign too.",
+            "ambiguous",
+        )
+    entity = next(iter(unique.values()))
+    if entity not in intent.entities:
+        intent.entities.append(entity)
+
+
+def _no_such_name(name: str, kind: str | None, catalog: Catalog) -> str:
+    pool = [n for n in catalog.named if kind is None or n.kind == kind]
+    label = KIND_LABELS.get(kind or "", "campaign, ad group, ad or account")
+    close = difflib.get_close_matches(name.lower(), [n.name.lower() for n in pool], n=3, cutoff=0.6)
+    names = sorted({n.name for n in pool if n.name.lower() in close})
+    if names:
+        return f"I couldn't find a {label} called {name!r}. Did you mean {' or '.join(repr(n) for n in names)}?"
+    return f"I couldn't find a {label} called {name!r} in this workspace."
+
+
+def _read_entity_kind_words(reader: Reader) -> None:
+    """'all campaigns', 'across accounts': kind words that add nothing once entities are read."""
+    reader.take_all(
+        r"\b(?:across|for|in|over|on|from|of) (?:all )?(?:(?:our|my|the) )?(?:campaigns|accounts|ads|ad groups|platforms|ad campaigns|advertising|marketing|paid (?:media|search|ads))\b"
+    )
+
+
+# --- platforms ----------------------------------------------------------------------------------
+
+
+def _read_platforms(reader: Reader, catalog: Catalog, intent: Intent) -> None:
+    words = dict(PLATFORM_WORDS)
+    for platform in catalog.platforms:
+        words.setdefault(platform, re.escape(platform.replace("_", " ")) + "|" + re.escape(platform))
+    for platform, pattern in sorted(words.items(), key=lambda kv: -len(kv[1])):
+        match = reader.find(rf"\b(?:on |from |in |via |for )?(?:{pattern})(?: ads)?\b")
+        if not match:
+            continue
+        if platform not in catalog.platforms:
+            label = PLATFORM_LABELS.get(platform, platform)
+            raise NotUnderstood(
+                f"There are no {label} accounts in this workspace; it has {', '.join(catalog.platforms) or 'no ad accounts'}.",
+                "unknown_entity",
+            )
+        reader.claim(match.span())
+        if platform not in intent.platforms:
+            intent.platforms.append(platform)
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def _read_metrics(reader: Reader, intent: Intent) -> None:
+    found: list[tuple[int, str]] = []
+    for pattern, name in METRIC_PATTERNS:
+        for match in reader.take_all(pattern):
+            found.append((match.start(), name))
+    for _, name in sorted(found):
+        if name not in intent.metrics:
+            intent.metrics.append(name)
+
+
+def _read_condition(reader: Reader, intent: Intent) -> None:
+    """'days with spend over 100', 'days with no clicks': only meaningful in a count of days."""
+    if not reader.find(
+        r"\bhow many days\b|\bnumber of days\b|\bon how many days\b|\bdays (?:did|had|with|where|when|that)\b|\bcount (?:of )?(?:the )?days\b"
+    ):
+        return
+    ops = {
+        "gt": r"(?:above|over|more than|greater than|higher than|exceed(?:ed|ing)?|>)",
+        "ge": r"(?:at least|>=|or more)",
+        "lt": r"(?:below|under|less than|lower than|<)",
+        "le": r"(?:at most|<=|or less|no more than)",
+    }
+    metric_words = "|".join(p for p, _ in METRIC_PATTERNS)
+    for op, op_pattern in ops.items():
+        match = reader.find(
+            rf"(?P<metric>{metric_words})\s+(?:was |were |is |of )?{op_pattern}\s+[$€£]?(?P<value>\d[\d,]*(?:\.\d+)?)"
+        )
+        if match:
+            metric = next(name for pattern, name in METRIC_PATTERNS if re.fullmatch(pattern, match.group("metric")))
+            intent.condition = (metric, op, float(match.group("value").replace(",", "")))
+            intent.metrics = [metric]
+            reader.claim(match.span())
+            break
+    if intent.condition is None:
+        match = reader.find(rf"\b(?:no|zero|0)\s+(?P<metric>{metric_words})")
+        if match:
+            metric = next(name for pattern, name in METRIC_PATTERNS if re.fullmatch(pattern, match.group("metric")))
+            intent.condition = (metric, "eq", 0.0)
+            intent.metrics = [metric]
+            reader.claim(match.span())
+    if intent.condition is None:
+        raise NotUnderstood(
+            'To count days, say the condition with a number, e.g. "how many days was spend over 100 last month?" '
+            'or "days with no clicks".'
+        )
+    intent.shape = "count_days"
+    reader.take_all(
+        r"\bhow many days\b|\bnumber of days\b|\bon how many days\b|\bcount (?:of )?(?:the )?days\b|\bdays\b|\bdid\b|\bhad\b|\bwith\b|\bwhere\b|\bthat\b"
+    )
+
+
+# --- tickets ------------------------------------------------------------------------------------
+
+
+def _read_ticket_measure(reader: Reader, catalog: Catalog, intent: Intent) -> None:
+    values: list[tuple[str, str, str, str]] = []  # (text, field, column, stored value)
+    for field_name, mapping in catalog.ticket_values.items():
+        for text_value, (column, stored) in mapping.items():
+            values.append((text_value, field_name, column, stored))
+    values.sort(key=lambda v: -len(v[0]))
+    # "status Resolved", "priority is high": the field named before the value wins over a measure.
+    for text_value, field_name, column, stored in values:
+        pattern = rf"\b{field_name}\s+(?:of\s+|is\s+|=\s*|was\s+)?" + r"(?<![\w])" + re.escape(text_value) + r"(?![\w])"
+        match = reader.find(pattern)
+        if match:
+            reader.claim(match.span())
+            intent.ticket_filters.append((field_name, column, stored))
+    for name, pattern in TICKET_MEASURES:
+        match = reader.find(pattern)
+        if match:
+            intent.ticket_measure = name
+            reader.claim(match.span())
+            break
+    for stat, pattern in STATS:
+        if reader.take(pattern):
+            intent.stat = stat
+            break
+    # Values in the canonical vocabulary or the source's own: 'urgent', 'Blocker', 'email', 'Refund request'.
+    for text_value, field_name, column, stored in values:
+        pattern = (
+            r"(?<![\w])" + re.escape(text_value) + r"(?![\w])" + rf"(?:\s+(?:{field_name}|tickets?|ones|requests?))?"
+        )
+        match = reader.find(pattern)
+        if match:
+            reader.claim(match.span())
+            intent.ticket_filters.append((field_name, column, stored))
+    reader.take_all(r"\b(?:tickets?|support|help ?desk|receive|received)\b")
+
+
+# --- shapes -------------------------------------------------------------------------------------
+
+
+def _read_shape(reader: Reader, intent: Intent) -> None:
+    grouping_alternatives = "|".join(f"(?P<{k}>{v})" for k, v in GROUPINGS.items())
+    # "list / rank / show all campaigns by clicks": every one, ordered by the metric
+    match = reader.find(
+        rf"\b(?:list|rank|show|sort|order|give me|all)\s+(?:me\s+)?(?:all\s+|the\s+|our\s+|my\s+|every\s+)*(?:{grouping_alternatives})(?:\s+(?:ranked|sorted|ordered))?\s+by\b"
+    ) or reader.find(rf"\b(?:{grouping_alternatives})\s+(?:ranked|sorted|ordered)\s+by\b")
+    if match:
+        intent.shape = "breakdown"
+        intent.group_by = next(k for k in GROUPINGS if match.groupdict().get(k))
+        reader.claim(match.span())
+        return
+    # "week over week", "month over month": a trend, even when phrased as a change
+    match = reader.find(r"\b(week over week|wow|month over month|mom)\b")
+    if match:
+        intent.shape = "trend"
+        intent.group_by = "month" if match.group(1) in ("month over month", "mom") else "week"
+        reader.claim(match.span())
+        reader.take_all(r"\bhow (?:has|have|did|does|do)\b|\bchange[sd]?\b|\bgrow(?:th)?\b|\bwhat(?:'s| is| was)\b")
+        return
+    # top / bottom N
+    match = reader.find(
+        rf"\b(?:(?P<dir>top|bottom|best|worst|highest|lowest|largest|smallest|biggest|most|least|fewest|leading)(?:[- ]performing)?)\s*(?P<n>{NUMBER_RE})?\s*(?:{grouping_alternatives})\b"
+    ) or reader.find(
+        rf"\b(?:(?:which|what)(?:'s|\s+is|\s+was|\s+were)?\s+)?(?:the\s+)?(?:{grouping_alternatives})\s+(?:that\s+|which\s+)?(?:had|has|got|gets|generated|drove|spent|brought|with|having|is|was)?\s*(?:the\s+)?(?P<dir>most|least|highest|lowest|fewest|best|worst|biggest|largest|smallest|top)\b"
+    )
+    if match:
+        groups = match.groupdict()
+        group = next(k for k in GROUPINGS if groups.get(k))
+        word = groups["dir"]
+        n_raw = groups.get("n")
+        intent.shape = "top"
+        intent.group_by = group
+        intent.top_n = _number(n_raw) if n_raw else 1
+        intent.order = "asc" if word in ("bottom", "worst", "lowest", "smallest", "least", "fewest") else "desc"
+        if word in ("best", "worst") and not intent.metrics:
+            intent.notes.append("best/worst")
+        reader.claim(match.span())
+        reader.take_all(r"\b(?:ranked |sorted |ordered )?by\b|\bin terms of\b|\bwith the\b|\bhad the\b|\bthe most\b")
+        return
+    # "did spend rise?", "did support load rise in the weeks spend rose?": a change over time
+    movement = r"\b(?:rise|rose|risen|rising|increase[ds]?|increasing|grow|grew|grown|growing|went up|go up|gone up|fall|fell|fallen|falling|drop(?:ped|s)?|decline[ds]?|declining|went down|go down)\b"
+    if reader.find(movement):
+        reader.take_all(movement)
+        reader.take_all(r"\b(?:in the weeks|in weeks|the weeks|weeks when|when|while|as)\b")
+        intent.shape = "compare"
+        intent.notes.append("movement")
+        return
+    # compare two periods
+    if reader.find(
+        r"\bcompare[ds]?\b|\bvs\.?\b|\bversus\b|\bcompared (?:to|with)\b|\bchange(?:d)? (?:from|between|vs|versus)\b|\bdifference between\b|\bhow did .+ change\b"
+    ):
+        reader.take_all(
+            r"\bcompare[ds]?\b|\bvs\.?\b|\bversus\b|\bcompared (?:to|with)\b|\bchange(?:d)?\b|\bdifference\b|\bhow did\b|\b(?:to|with|and|from|between)\b"
+        )
+        intent.shape = "compare"
+        return
+    # share of total
+    if reader.find(
+        r"\bshare\b|\bwhat (?:percent(?:age)?|proportion|fraction|portion|part)\b|\b% of\b|\bpercent(?:age)? of\b"
+    ):
+        reader.take_all(
+            r"\bshare\b|\bpercent(?:age)?\b|\bproportion\b|\bfraction\b|\bportion\b|\bpart\b|%|\bof (?:the )?(?:total|all|overall)\b|\bcame from\b|\bwent to\b|\bgo(?:es)? to\b|\bwas\b|\bof\b|\bfrom\b|\bby\b"
+        )
+        intent.shape = "share"
+        match = reader.take(rf"\b(?:by|per|for each|each)\s+(?:{grouping_alternatives})\b")
+        if match:
+            intent.group_by = next(k for k in GROUPINGS if match.groupdict().get(k))
+        return
+    # trend
+    if reader.find(
+        r"\btrend(?:s|ing|ed)?\b|\bover time\b|\b(?:week|month) over (?:week|month)\b|\bwow\b|\bmom\b|\bevolv(?:e|ed|ing)\b|\bdevelop(?:ed)?\b"
+    ):
+        match = reader.find(
+            r"\b(weekly|monthly|daily|week over week|month over month|wow|mom|by week|by month|by day|per week|per month|per day)\b"
+        )
+        if match:
+            word = match.group(1)
+            intent.group_by = (
+                "month" if "month" in word or word == "mom" else "day" if "day" in word or word == "daily" else "week"
+            )
+            reader.claim(match.span())
+        reader.take_all(
+            r"\btrend(?:s|ing|ed)?\b|\bover time\b|\bhow (?:has|have|did)\b|\bevolv(?:e|ed|ing)\b|\bdevelop(?:ed)?\b|\bwhat(?:'s| is| was)\b"
+        )
+        intent.shape = "trend"
+        return
+    # average per day / week / month
+    match = reader.find(
+        r"\b(?:average|avg|mean|typical)\s+(?P<u1>daily|weekly|monthly)\b|\b(?P<u2>daily|weekly|monthly)\s+(?:average|avg|mean)\b"
+        r"|\b(?:average|avg|mean|typical)\b(?P<rest>.*?)\b(?:per|a|each)\s+(?P<u3>day|week|month)\b"
+        r"|\b(?:on|in) (?:an? )?average (?P<u4>day|week|month)\b"
+    )
+    if match:
+        unit = match.group("u1") or match.group("u2") or match.group("u3") or match.group("u4")
+        unit = {"daily": "day", "weekly": "week", "monthly": "month"}.get(unit, unit)
+        intent.shape = "average"
+        intent.average_unit = unit
+        if match.group("rest") is not None:
+            rest_start = match.start("rest")
+            reader.claim((match.start(), rest_start))
+            reader.claim((match.end("rest"), match.end()))
+        else:
+            reader.claim(match.span())
+        return
+    # breakdown by X (also "daily spend", "spend per week")
+    matches = list(
+        re.finditer(
+            rf"\b(?:broken down |split |grouped )?(?:by|per|for each|each|for every|every)\s+(?:{grouping_alternatives})\b",
+            reader.text,
+        )
+    )
+    if not matches:
+        matches = list(re.finditer(r"\b(?P<day>daily)\b|\b(?P<week>weekly)\b|\b(?P<month>monthly)\b", reader.text))
+    if matches:
+        if len(matches) > 1:
+            raise NotUnderstood(
+                "I can break an answer down by one thing at a time (e.g. by campaign, or by week).", "unsupported_shape"
+            )
+        match = matches[0]
+        intent.shape = "breakdown"
+        intent.group_by = next(k for k in GROUPINGS if match.groupdict().get(k))
+        reader.claim(match.span())
+        return
+    # "average CPC" is the ratio itself; "average" with an additive metric and no unit is ambiguous.
+    match = reader.find(r"\b(?:average|avg|mean)\b")
+    if match:
+        reader.claim(match.span())
+        intent.notes.append("average")
+
+
+def _join_shape(intent: Intent) -> None:
+    if "movement" in intent.notes:
+        intent.notes.remove("movement")
+        intent.shape = "trend"
+    if intent.shape in ("trend", "compare") or intent.group_by == "week":
+        intent.shape = "join_trend"
+        intent.group_by = "week"
+    elif intent.shape == "total":
+        intent.shape = "join_ratio"
+    else:
+        raise NotUnderstood(
+            'I can relate ad numbers to tickets as a ratio ("spend per urgent ticket last month") or week by week '
+            '("did tickets rise in the weeks spend rose?"), not in that shape.',
+            "unsupported_shape",
+        )
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+
+def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
+    try:
+        found = find_periods(reader.text, today)
+    except PeriodError as exc:
+        raise NotUnderstood(str(exc), "bad_period") from exc
+    relative: list[FoundPeriod] = []
+    for item in found:
+        reader.claim(item.span)
+        if item.relative:
+            relative.append(item)
+        elif item.period is None:
+            intent.all_time = True
+        else:
+            intent.periods.append(item.period)
+            if item.period.note:
+                intent.notes.append(f"{item.period.label}: {item.period.note}")
+    for item in relative:
+        assert item.relative is not None
+        if not intent.periods:
+            intent.notes.append(f"relative:{item.relative}")
+            continue
+        try:
+            intent.periods.append(intent.periods[-1].shifted(item.relative))
+        except PeriodError as exc:
+            raise NotUnderstood(str(exc), "bad_period") from exc
+        if intent.shape == "total":
+            intent.shape = "compare"
+    if (
+        intent.shape == "compare"
+        and len(intent.periods) == 1
+        and not any(n.startswith("relative:") for n in intent.notes)
+    ):
+        intent.periods.append(intent.periods[0].shifted("period"))
+    for period in intent.periods:
+        if period.start > today:
+            raise NotUnderstood(
+                f"{period.label} ({period.start:%b %-d, %Y}) is in the future: there is no data for it yet.",
+                "future_period",
+            )
+
+
+# --- follow-ups ---------------------------------------------------------------------------------
+
+
+def _carry_over(intent: Intent, previous: dict, today: date) -> None:
+    """A follow-up reuses what it omits: 'and the week before?', 'what about clicks?'."""
+    prev_periods = [Period.from_json(p) for p in previous.get("periods") or []]
+    relative = [n.split(":", 1)[1] for n in intent.notes if n.startswith("relative:")]
+    intent.notes = [n for n in intent.notes if not n.startswith("relative:")]
+    if relative and prev_periods:
+        try:
+            intent.periods = [prev_periods[-1].shifted(relative[0])]
+        except PeriodError as exc:
+            raise NotUnderstood(str(exc), "bad_period") from exc
+    elif not intent.periods and not intent.all_time:
+        intent.periods = prev_periods
+        intent.all_time = bool(previous.get("all_time"))
+    if not intent.metrics and not intent.ticket_measure:
+        intent.metrics = list(previous.get("metrics") or [])
+        intent.ticket_measure = previous.get("ticket_measure")
+        intent.stat = intent.stat or previous.get("stat")
+        intent.domain = previous.get("domain", intent.domain)
+        if not intent.ticket_filters:
+            intent.ticket_filters = [tuple(f) for f in previous.get("ticket_filters") or []]
+    if not intent.entities and not intent.platforms:
+        intent.entities = [Named.from_json(e) for e in previous.get("entities") or []]
+        intent.platforms = list(previous.get("platforms") or [])
+    if intent.shape == "total" and previous.get("shape") in ("breakdown", "top", "average", "trend") and not relative:
+        intent.shape = previous["shape"]
+        intent.group_by = previous.get("group_by")
+        intent.top_n = previous.get("top_n")
+        intent.order = previous.get("order", "desc")
+        intent.average_unit = previous.get("average_unit")
+
+
+def _check_consistency(intent: Intent) -> None:
+    if any(n.startswith("relative:") for n in intent.notes):
+        raise NotUnderstood(
+            '"The week before" what? Name the period, e.g. "spend last week vs the week before".', "bad_period"
+        )
+    if len(intent.periods) > 2 or (len(intent.periods) == 2 and intent.shape not in ("compare", "join_trend")):
+        raise NotUnderstood(
+            'The question names more than one period. Ask for one period, or compare two ("spend last month vs the month before").',
+            "unsupported_shape",
+        )
+    if intent.shape == "compare" and len(intent.periods) != 2:
+        raise NotUnderstood(
+            'To compare, name two periods, e.g. "spend last week vs the week before".', "unsupported_shape"
+        )
+    if "best/worst" in intent.notes:
+        raise NotUnderstood(
+            '"Best" by which number? Say e.g. "top 3 campaigns by conversions" or "by ROAS".', "unsupported_shape"
+        )
+    if intent.domain == "ads" and intent.group_by in TICKET_GROUPINGS - TIME_GROUPINGS:
+        raise NotUnderstood(f"Ad numbers can't be broken down by ticket {intent.group_by}.", "unsupported_shape")
+    if intent.domain == "tickets" and intent.group_by in AD_GROUPINGS - TIME_GROUPINGS:
+        raise NotUnderstood(
+            f"Tickets can't be broken down by {KIND_LABELS.get(intent.group_by or '', intent.group_by)}.",
+            "unsupported_shape",
+        )
+    if intent.domain == "tickets" and intent.entities:
+        raise NotUnderstood(
+            "Tickets aren't linked to campaigns or accounts; ask about tickets on their own or about spend.",
+            "unsupported_shape",
+        )
+    if len(intent.metrics) > 1 and intent.shape not in ("total", "compare"):
+        raise NotUnderstood(
+            "Ask for one metric at a time in a breakdown, ranking, average, trend or share.", "unsupported_shape"
+        )
+    if (
+        intent.shape == "share"
+        and intent.domain == "ads"
+        and not intent.entities
+        and not intent.group_by
+        and len(intent.platforms) == 0
+    ):
+        raise NotUnderstood(
+            'Share of what? Name a campaign, ad group, ad or platform, or say "by campaign".', "unsupported_shape"
+        )
+    if "average" in intent.notes and intent.domain == "ads":
+        additive = [m for m in intent.metrics if METRICS[m].numerator is None]
+        if additive:
+            raise NotUnderstood(
+                f'Average {METRICS[additive[0]].label} per what? Say "average daily {METRICS[additive[0]].label}" or "per week".',
+                "unsupported_shape",
+            )
+    intent.notes = [n for n in intent.notes if n not in ("average", "best/worst", "movement")]
+
+
+def _not_understood_message(left: list[str], reader: Reader, catalog: Catalog) -> str:
+    phrase = " ".join(left)
+    names = [n.name for n in catalog.named if n.kind != "account"]
+    close = difflib.get_close_matches(phrase, [n.lower() for n in names], n=3, cutoff=0.6)
+    if not close:
+        for word in left:
+            close += difflib.get_close_matches(word, [n.lower() for n in names], n=2, cutoff=0.75)
+    hint = ""
+    if close:
+        originals = sorted({n for n in names if n.lower() in close})
+        hint = f" Did you mean {' or '.join(repr(n) for n in originals[:3])}?"
+    return f"I didn't understand {phrase!r} in your question, so I won't guess.{hint}"
+
+
+__all__ = [
+    "ADDITIVE",
+    "METRICS",
+    "Catalog",
+    "Intent",
+    "Metric",
+    "Named",
+    "NotUnderstood",
+    "understand",
+    "replace",
+]

@@ -1,0 +1,373 @@
+"""Reading questions: every phrasing below is understood exactly as stated, or declined. No I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from ask.answerer import format_change, format_value, metric_value
+from ask.periods import find_periods
+from ask.understanding import METRICS, Catalog, Named, NotUnderstood, understand
+
+TODAY = date(2026, 10, 15)  # a Thursday
+CATALOG = Catalog(
+    named=(
+        Named("account", "Northwind Outdoor", "google_ads", "4216739015", "4216739015"),
+        Named("account", "Kestrel Labs", "google_ads", "5902261847", "5902261847"),
+        Named("campaign", "Search | Brand", "google_ads", "4216739015", "c1", "Northwind Outdoor", "4216739015"),
+        Named("campaign", "Search | Brand", "google_ads", "5902261847", "c9", "Kestrel Labs", "5902261847"),
+        Named("campaign", "Summer Sale", "google_ads", "4216739015", "c2", "Northwind Outdoor", "4216739015"),
+        Named("ad_group", "Family Tents", "google_ads", "4216739015", "g1", "campaign 'Summer Sale'", "c2"),
+        Named("ad_group", "Brand", "google_ads", "4216739015", "g2", "campaign 'Search | Brand'", "c1"),
+        Named("ad_group", "High engagement", "google_ads", "4216739015", "g3", "campaign 'Summer Sale'", "c2"),
+        Named("ad_group", "High engagement", "google_ads", "4216739015", "g4", "campaign 'Search | Brand'", "c1"),
+    ),
+    platforms=("google_ads",),
+    ticket_values={
+        "priority": {
+            "urgent": ("priority", "urgent"),
+            "high": ("priority", "high"),
+            "normal": ("priority", "normal"),
+            "low": ("priority", "low"),
+            "blocker": ("priority_raw", "Blocker"),
+            "critical": ("priority_raw", "Critical"),
+        },
+        "channel": {"email": ("channel", "email"), "chat": ("channel", "chat")},
+        "category": {"refund request": ("category", "Refund request")},
+    },
+    ticket_sources=("jira",),
+)
+
+
+def read(question, previous=None):
+    return understand(question, CATALOG, TODAY, previous)
+
+
+def span(intent, index=0):
+    period = intent.periods[index]
+    return period.start.isoformat(), period.end.isoformat()
+
+
+@pytest.mark.parametrize(
+    "question, metric",
+    [
+        ("What was total spend last 7 days?", "cost"),
+        ("How much did we spend yesterday?", "cost"),
+        ("total cost this month", "cost"),
+        ("What was our conversion value last month?", "conversion_value"),
+        ("revenue last 30 days", "conversion_value"),
+        ("how many conversions last week", "conversions"),
+        ("What's the cost per click yesterday?", "cpc"),
+        ("CPA over the past 14 days", "cpa"),
+        ("return on ad spend last 7 days", "roas"),
+        ("click-through rate yesterday", "ctr"),
+        ("How many impressions did we get last week?", "impressions"),
+        ("clicks in the last 3 days", "clicks"),
+        ("conversion rate last week", "cvr"),
+        ("CPM last week", "cpm"),
+    ],
+)
+def test_metrics_and_synonyms(question, metric):
+    assert read(question).metrics == [metric]
+
+
+@pytest.mark.parametrize(
+    "question, start, end",
+    [
+        ("spend last 7 days", "2026-10-08", "2026-10-14"),
+        ("spend in the past 30 days", "2026-09-15", "2026-10-14"),
+        ("spend last seven days", "2026-10-08", "2026-10-14"),
+        ("clicks in the last two weeks", "2026-10-01", "2026-10-14"),
+        ("spend last week", "2026-10-05", "2026-10-11"),
+        ("spend this week", "2026-10-12", "2026-10-15"),
+        ("spend yesterday", "2026-10-14", "2026-10-14"),
+        ("spend today", "2026-10-15", "2026-10-15"),
+        ("spend last month", "2026-09-01", "2026-09-30"),
+        ("spend this month", "2026-10-01", "2026-10-15"),
+        ("spend last 3 months", "2026-07-01", "2026-09-30"),
+        ("spend on November 3rd", "2025-11-03", "2025-11-03"),
+        ("spend on October 3rd", "2026-10-03", "2026-10-03"),
+        ("spend on 2021-11-22", "2021-11-22", "2021-11-22"),
+        ("spend in March 2022", "2022-03-01", "2022-03-31"),
+        ("spend in October", "2026-10-01", "2026-10-15"),
+        ("spend in December", "2025-12-01", "2025-12-31"),
+        ("spend in Q1 2022", "2022-01-01", "2022-03-31"),
+        ("spend last quarter", "2026-07-01", "2026-09-30"),
+        ("spend in 2021", "2021-01-01", "2021-12-31"),
+        ("spend so far this year", "2026-01-01", "2026-10-15"),
+        ("spend last year", "2025-01-01", "2025-12-31"),
+        ("spend from 2021-11-22 to 2021-11-28", "2021-11-22", "2021-11-28"),
+        ("spend between Nov 1 and Nov 15 2025", "2025-11-01", "2025-11-15"),
+        ("spend the week of 2026-09-09", "2026-09-07", "2026-09-13"),
+        ("spend since September 20", "2026-09-20", "2026-10-15"),
+    ],
+)
+def test_periods(question, start, end):
+    intent = read(question)
+    assert len(intent.periods) == 1
+    assert span(intent) == (start, end)
+
+
+def test_all_time_and_no_period():
+    assert read("clicks all time").all_time
+    intent = read("total clicks")
+    assert intent.periods == [] and not intent.all_time  # the answerer states it covers all the data
+
+
+@pytest.mark.parametrize(
+    "question, shape, group, n, order",
+    [
+        ("top 3 campaigns by conversions this month", "top", "campaign", 3, "desc"),
+        ("bottom 2 ad groups by CTR last month", "top", "ad_group", 2, "asc"),
+        ("which campaign had the most clicks last week", "top", "campaign", 1, "desc"),
+        ("worst 5 ads by CPA last month", "top", "ad", 5, "asc"),
+        ("spend by campaign last month", "breakdown", "campaign", None, "desc"),
+        ("spend per week last month", "breakdown", "week", None, "desc"),
+        ("daily clicks last week", "breakdown", "day", None, "desc"),
+        ("spend by account last month", "breakdown", "account", None, "desc"),
+        ("spend trend over the last 3 months", "trend", None, None, "desc"),
+        ("monthly spend trend this year", "trend", "month", None, "desc"),
+    ],
+)
+def test_shapes(question, shape, group, n, order):
+    intent = read(question)
+    assert (intent.shape, intent.group_by, intent.top_n if shape == "top" else None, intent.order) == (
+        shape,
+        group,
+        n,
+        order,
+    )
+
+
+def test_average_per_unit():
+    assert (read("average daily spend, last 7 days").shape, read("average daily spend, last 7 days").average_unit) == (
+        "average",
+        "day",
+    )
+    assert read("average spend per week in 2025").average_unit == "week"
+    assert read("average CPC last month").shape == "total"  # a ratio's average is the ratio of sums
+
+
+def test_count_of_days():
+    intent = read("how many days was spend over 200 last month")
+    assert (intent.shape, intent.condition, span(intent)) == (
+        "count_days",
+        ("cost", "gt", 200.0),
+        ("2026-09-01", "2026-09-30"),
+    )
+    assert read("on how many days did we get no clicks last week").condition == ("clicks", "eq", 0.0)
+
+
+def test_comparisons():
+    intent = read("compare spend last week vs the week before")
+    assert intent.shape == "compare"
+    assert [span(intent, 0), span(intent, 1)] == [("2026-10-05", "2026-10-11"), ("2026-09-28", "2026-10-04")]
+    intent = read("spend in April vs May 2026")
+    assert intent.shape == "compare" and span(intent, 1) == ("2026-05-01", "2026-05-31")
+    intent = read("did clicks rise last month?")
+    assert intent.shape == "compare" and span(intent, 1) == ("2026-08-02", "2026-08-31")
+
+
+def test_share():
+    intent = read("what share of spend went to campaign Summer Sale last month")
+    assert intent.shape == "share" and intent.entities[0].id == "c2"
+
+
+@pytest.mark.parametrize(
+    "question, ids",
+    [
+        ("CTR for campaign Summer Sale last month", ["c2"]),
+        ("ctr for 'summer sale' last month", ["c2"]),
+        ('spend for "Summer Sale" last month', ["c2"]),
+        ("spend for the Family Tents ad group yesterday", ["g1"]),
+        ("spend for Search | Brand in Northwind Outdoor last week", ["4216739015", "c1"]),
+        ("clicks for ad group High engagement in campaign Summer Sale last week", ["c2", "g3"]),
+        ("clicks for account 421-673-9015 last week", ["4216739015"]),
+    ],
+)
+def test_entities(question, ids):
+    assert sorted(e.id for e in read(question).entities) == sorted(ids)
+
+
+def test_platform():
+    assert read("spend on Google Ads last week").platforms == ["google_ads"]
+
+
+@pytest.mark.parametrize(
+    "question, measure, filters, stat",
+    [
+        ("how many tickets were created last month", "created", [], None),
+        ("urgent tickets last month", "created", [("priority", "priority", "urgent")], None),
+        ("tickets resolved last week", "resolved", [], None),
+        ("open tickets", "backlog", [], None),
+        ("backlog of high priority tickets", "backlog", [("priority", "priority", "high")], None),
+        ("average first response time last month", "first_response_hours", [], "avg"),
+        (
+            "median resolution time for email tickets in 2026",
+            "resolution_hours",
+            [("channel", "channel", "email")],
+            "median",
+        ),
+        ("p90 first response time this year", "first_response_hours", [], "p90"),
+        ("SLA attainment last month", "sla", [], None),
+        (
+            "how many Blocker or Critical tickets in 2026",
+            "created",
+            [("priority", "priority_raw", "Blocker"), ("priority", "priority_raw", "Critical")],
+            None,
+        ),
+        ("refund request tickets last week", "created", [("category", "category", "Refund request")], None),
+    ],
+)
+def test_ticket_questions(question, measure, filters, stat):
+    intent = read(question)
+    assert intent.domain == "tickets"
+    assert (intent.ticket_measure, sorted(intent.ticket_filters), intent.stat) == (measure, sorted(filters), stat)
+
+
+def test_tickets_by_a_breakdown():
+    intent = read("tickets by priority last month")
+    assert (intent.shape, intent.group_by) == ("breakdown", "priority")
+
+
+def test_questions_joining_both_halves():
+    intent = read("spend per urgent ticket last month")
+    assert (intent.domain, intent.shape, intent.metrics, intent.ticket_filters) == (
+        "both",
+        "join_ratio",
+        ["cost"],
+        [("priority", "priority", "urgent")],
+    )
+    assert read("did support load rise in the weeks spend rose last quarter?").shape == "join_trend"
+
+
+def test_follow_ups_reuse_what_they_omit():
+    first = read("spend for campaign Summer Sale last week").to_json()
+    follow = read("and the week before?", first)
+    assert follow.metrics == ["cost"] and [e.id for e in follow.entities] == ["c2"]
+    assert span(follow) == ("2026-09-28", "2026-10-04")
+    other = read("what about clicks?", first)
+    assert other.metrics == ["clicks"] and span(other) == ("2026-10-05", "2026-10-11")
+
+
+@pytest.mark.parametrize(
+    "question, route, says",
+    [
+        ("How is the weather in Lisbon?", "unsupported_metric", "weather"),
+        ("What is our budget last week?", "unsupported_metric", "budget"),
+        ("spend for campaign Sumer Sale last week", "not_understood", "Did you mean 'Summer Sale'"),
+        ('spend for "Winter Sale" last week', "unknown_entity", "couldn't find"),
+        ("CTR for campaign Search | Brand last month", "ambiguous", "more than one campaign"),
+        ("clicks for High engagement last week", "ambiguous", "more than one ad group"),
+        ("spend in 2031", "future_period", "future"),
+        ("spend next month", "not_understood", "next"),
+        ("spend last 0 days", "bad_period", "empty period"),
+        ("spend last 1000000 days", "bad_period", "30 years"),
+        ("spend on February 30 2025", "bad_period", "not a date"),
+        ("delete all campaigns", "refused", "can't change"),
+        ("SELECT * FROM raw.tickets; DROP TABLE raw.tickets", "refused", "SQL"),
+        ("pause campaign Summer Sale", "refused", "can't change"),
+        ("Facebook spend last month", "unknown_entity", "no Meta accounts"),
+        ("best campaign last month", "unsupported_shape", "by which number"),
+        ("average spend last month", "unsupported_shape", "per what"),
+        ("spend by campaign by week last month", "unsupported_shape", "one thing at a time"),
+        ("spend by priority last month", "unsupported_shape", "ticket priority"),
+        ("how many days last month", "not_understood", "condition"),
+        ("spend excluding Summer Sale last week", "not_understood", "excluding"),
+        ("spend for campaigns not in Summer Sale", "not_understood", "not"),
+        (
+            "spend last month and the month before and the month before that",
+            "unsupported_shape",
+            "more than one period",
+        ),
+        ("the week before?", "bad_period", "The week before"),
+    ],
+)
+def test_declines_say_what_was_not_understood(question, route, says):
+    with pytest.raises(NotUnderstood) as declined:
+        read(question)
+    assert declined.value.route == route
+    assert says in str(declined.value)
+
+
+def test_no_metric_is_a_decline_with_the_fallback():
+    with pytest.raises(NotUnderstood) as declined:
+        read("tell me about last week")
+    assert declined.value.route == "unsupported_metric"
+
+
+def test_may_the_month_and_may_the_verb():
+    assert span(read("clicks in may 2025")) == ("2025-05-01", "2025-05-31")
+    assert read("may I see clicks last week").metrics == ["clicks"]
+
+
+def test_find_periods_reports_spans():
+    found = find_periods("spend yesterday vs the day before yesterday", TODAY)
+    assert [f.period.label for f in found if f.period] == ["yesterday", "the day before yesterday"]
+
+
+def test_ratios_of_sums_and_formatting():
+    sums = {
+        "impressions": Decimal(1000),
+        "clicks": Decimal(25),
+        "cost": Decimal("50"),
+        "conversions": Decimal(0),
+        "conversion_value": Decimal(0),
+    }
+    assert metric_value(METRICS["ctr"], sums) == Decimal("0.025")
+    assert metric_value(METRICS["cpa"], sums) is None  # no conversions: undefined, not zero
+    assert metric_value(METRICS["cpm"], sums) == Decimal(50)
+    assert format_value(METRICS["cost"], Decimal("1234.565"), "EUR") == "€1,234.57"
+    assert format_value(METRICS["ctr"], Decimal("0.0642"), "") == "6.42%"
+    assert format_value(METRICS["conversions"], Decimal("12.5"), "") == "12.50"
+    assert format_change(Decimal(100), Decimal(150), METRICS["cost"], "USD") == "+$50.00 (+50.0%)"
+
+
+@pytest.mark.parametrize(
+    "question, shape, group",
+    [
+        ("rank campaigns by spend last month", "breakdown", "campaign"),
+        ("list all campaigns by clicks this year", "breakdown", "campaign"),
+        ("what is the campaign with the lowest CPC in September", "top", "campaign"),
+        ("which day had the highest spend last month", "top", "day"),
+        ("how did spend change week over week last month", "trend", "week"),
+        ("CTR for each ad group last week", "breakdown", "ad_group"),
+    ],
+)
+def test_more_shapes(question, shape, group):
+    intent = read(question)
+    assert (intent.shape, intent.group_by) == (shape, group)
+
+
+def test_kind_words_are_never_dropped():
+    # "campaigns" once was filler: "list all campaigns by clicks" became the account total.
+    with pytest.raises(NotUnderstood):
+        read("campaigns clicks last week")
+    assert read("how much did we spend on ads last month").shape == "total"
+
+
+def test_same_period_last_year_and_misfitting_relatives():
+    intent = read("spend last month compared to the same period last year")
+    assert intent.shape == "compare" and span(intent, 1) == ("2025-09-01", "2025-09-30")
+    with pytest.raises(NotUnderstood, match="fits a week"):
+        read("clicks in 2025 vs the week before")
+
+
+def test_an_account_name_wins_over_an_ad_that_repeats_it():
+    catalog = Catalog(
+        named=(
+            Named("account", "Northwind Outdoor", "google_ads", "1", "1"),
+            Named("ad", "Northwind Outdoor", "google_ads", "1", "ad9", "ad group 'x'", "g"),
+        ),
+        platforms=("google_ads",),
+    )
+    intent = understand("spend for Northwind Outdoor last week", catalog, TODAY)
+    assert [e.kind for e in intent.entities] == ["account"]
+    assert any("the account" in note for note in intent.notes)
+
+
+def test_ticket_share_of_a_filter():
+    intent = read("what share of tickets were urgent last month")
+    assert (intent.shape, intent.ticket_filters) == ("share", [("priority", "priority", "urgent")])
