@@ -121,7 +121,7 @@ TABLES: dict[str, RawTable] = {
         RawTable(
             "tickets",
             "tickets",
-            "Support tickets, priority canonicalised (the source's own kept).",
+            "Support tickets, priority and status canonicalised (the source's own kept), resolution as said.",
             ("source", "ticket_id"),
             {
                 **_ids(
@@ -138,6 +138,9 @@ TABLES: dict[str, RawTable] = {
                 "created_at": TIMESTAMPTZ,
                 "first_response_at": TIMESTAMPTZ,
                 "resolved_at": TIMESTAMPTZ,
+                # Added by migration 0007, so after the timestamps.
+                "status_raw": TEXT,
+                "resolution": TEXT,
             },
         ),
         RawTable(

@@ -120,17 +120,26 @@ def write_rows(cur, import_id: int, table: str, rows: list[dict], constants: dic
     return len(values)
 
 
-def write_query(cur, import_id: int, table: str, columns: list[str], query: str, params: tuple) -> None:
-    """Upsert the rows `query` returns (with `columns`) into raw.<table>, logging what was written."""
-    cur.execute(_logged_write(import_id, TABLES[table], columns, query, True), params)
+def write_query(
+    cur, import_id: int, table: str, columns: list[str], query: str, params: tuple, update: bool = True
+) -> None:
+    """Upsert (`update`) or insert-if-missing the rows `query` returns (with `columns`) into
+    raw.<table>, logging what was written."""
+    cur.execute(_logged_write(import_id, TABLES[table], columns, query, update), params)
 
 
-def register_accounts(cur, import_id: int, platform: str, accounts: list[dict], source: str) -> None:
+def register_accounts(
+    cur, import_id: int, platform: str, accounts: list[dict], source: str, rename: bool = False
+) -> None:
     """Accounts a file names, logged: new ones are registered, owned by `source`; a registered one
-    only gains what it lacks (an owner, a currency, ...) and never changes its name, currency or
-    time zone (a file is not the platform's word on them)."""
+    only gains what it lacks (an owner, a currency, ...) and never changes its currency or time
+    zone (a file is not the platform's word on them), nor its name unless `rename` (the file names
+    an account its source owns)."""
     details = ", ".join(ACCOUNT_DETAILS)
-    keep_stored = ", ".join(f"{c} = coalesce(a.{c}, EXCLUDED.{c})" for c in ACCOUNT_DETAILS)
+    keep_stored = ", ".join(
+        f"{c} = EXCLUDED.{c}" if rename and c == "name" else f"{c} = coalesce(a.{c}, EXCLUDED.{c})"
+        for c in ACCOUNT_DETAILS
+    )
     key = ("platform", "account_id")
     execute_values(
         cur,
@@ -319,14 +328,16 @@ def _undo_table(cur, import_id: int, imported_at: datetime, spec: RawTable, summ
 
 
 def _undo_accounts(cur, import_id: int, summary: UndoSummary) -> None:
-    # Details this import filled in (they were unknown) become unknown again, unless changed since.
+    # Details this import set (filled in where unknown, or a name it gave its own account) get their
+    # previous value back, unless changed since.
     unfill = ", ".join(
-        f"{c} = CASE WHEN c.previous->>'{c}' IS NULL AND a.{c} IS NOT DISTINCT FROM c.written->>'{c}' "
-        f"THEN NULL ELSE a.{c} END"
+        f"{c} = CASE WHEN c.previous->>'{c}' IS DISTINCT FROM c.written->>'{c}' "
+        f"AND a.{c} IS NOT DISTINCT FROM c.written->>'{c}' THEN c.previous->>'{c}' ELSE a.{c} END"
         for c in ACCOUNT_DETAILS
     )
     filled = " OR ".join(
-        f"(c.previous->>'{c}' IS NULL AND a.{c} IS NOT NULL AND a.{c} = c.written->>'{c}')" for c in ACCOUNT_DETAILS
+        f"(c.previous->>'{c}' IS DISTINCT FROM c.written->>'{c}' AND a.{c} IS NOT DISTINCT FROM c.written->>'{c}')"
+        for c in ACCOUNT_DETAILS
     )
     match = "a.platform = c.key->>'platform' AND a.account_id = c.key->>'account_id'"
     cur.execute(

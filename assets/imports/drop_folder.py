@@ -24,7 +24,7 @@ from assets.imports.mapping import ImportRefused, load_mapping
 from assets.imports.write import ImportSummary, import_file
 from assets.tickets.extract import TICKET_FILE_IMPORTS
 from resources import settings
-from resources.database import PostgresResource
+from resources.postgres import PostgresResource
 
 IMPORTABLE = (".csv", ".jsonl", ".ndjson")
 IMPORT_ASSETS = {"ads": AD_FILE_IMPORTS, "tickets": TICKET_FILE_IMPORTS}
@@ -108,7 +108,7 @@ def import_dropped_files(context: AssetExecutionContext, database: PostgresResou
         summaries = []
         for file, mapping_path in dropped_files(root, kinds=(kind,)):
             try:
-                summary = import_file(database.connect, file, load_mapping(mapping_path))
+                summary = import_file(database.connect, file, load_mapping(mapping_path), progress=context.log.info)
             except (ImportRefused, OSError) as exc:
                 problems.append(f"{file.relative_to(root)}: {exc}")
                 continue

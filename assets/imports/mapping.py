@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +24,7 @@ FIELDS = {
         "date",
         "platform",
         "account",
+        "account_name",
         "campaign",
         "ad_group",
         "ad",
@@ -39,6 +41,7 @@ FIELDS = {
         "description",
         "priority",
         "status",
+        "resolution",
         "channel",
         "category",
         "created_at",
@@ -49,6 +52,10 @@ FIELDS = {
 }
 REQUIRED = {"ads": ("date", "platform", "account", "campaign"), "tickets": ("id",)}
 TICKET_TIMES = ("created_at", "first_response_at", "resolved_at")
+# Fields whose value maps are applied when the row is parsed, so that the source's own wording is kept too.
+KEEP_RAW = ("priority", "status")
+# Ad rows at ad-group grain (an export without ads) have this ad id in raw.ad_daily_metrics: no ad.
+NO_AD = ""
 PRIORITIES = CANONICAL_PRIORITIES
 
 
@@ -94,14 +101,57 @@ class Mapping:
     skip_rows: int = 0
     delimiter: str = ","
     time_zone: str = "UTC"
+    lookups: tuple[Lookup, ...] = ()
+    optional: frozenset[str] = frozenset()  # fields whose columns a file may lack (then: their default)
 
-    @property
+    @cached_property
     def grain(self) -> str:
-        return "ad" if {"ad_group", "ad"} <= self.provides else "campaign"
+        """ad (rows name an ad), ad_group (an ad group, no ad: an ad-set export) or campaign."""
+        if "ad_group" not in self.provides:
+            return "campaign"
+        return "ad" if "ad" in self.provides else "ad_group"
 
     @property
     def provides(self) -> set[str]:
         return set(self.columns) | set(self.defaults)
+
+    @cached_property
+    def plan(self) -> tuple[FieldPlan, ...]:
+        """How each provided field is read, worked out once (`canonical_values` runs per row)."""
+        return tuple(
+            FieldPlan(
+                name,
+                self.columns[name][0] if name in self.columns else None,
+                name in self.columns and "{" in self.columns[name][0],
+                self.defaults.get(name, ""),
+                # priority and status keep the source's own value: parse_ticket_row maps them, stores both.
+                self.value_maps.get(name) if name not in KEEP_RAW else None,
+            )
+            for name in sorted(self.provides)
+        )
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A second file joined by key: its `columns` become columns of every row whose `key` column
+    (in the imported file; `lookup_key` in the lookup file) finds a line there."""
+
+    file: str  # relative to the imported file's folder, or absolute
+    key: str
+    lookup_key: str
+    columns: tuple[str, ...]
+
+    def path(self, data_file: Path) -> Path:
+        return data_file.parent / self.file
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    name: str
+    spec: str | None  # the column, or a template over columns; None: the default only
+    template: bool
+    default: str
+    value_map: dict[str, str] | None
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -137,6 +187,13 @@ def load_mapping(path: str | Path) -> Mapping:
     value_maps = {
         f: {str(k).casefold(): str(v) for k, v in m.items()} for f, m in (spec.get("value_maps") or {}).items()
     }
+    options["lookups"] = tuple(parse_lookup(path, entry) for entry in spec.get("lookups") or [])
+    optional = frozenset(str(f) for f in spec.get("optional") or [])
+    if optional - set(columns):
+        raise MappingError(f"{path}: `optional` names fields without a column: {sorted(optional - set(columns))}")
+    if optional & set(REQUIRED[kind]) - set(defaults):
+        raise MappingError(f"{path}: a required field can only be optional with a default")
+    options["optional"] = optional
     return Mapping(
         name=spec.get("name", path.stem),
         kind=kind,
@@ -147,6 +204,22 @@ def load_mapping(path: str | Path) -> Mapping:
         defaults=defaults,
         **options,
     )
+
+
+def parse_lookup(path: Path, entry) -> Lookup:
+    """`{file: names.csv, key: Campaign ID, columns: [Campaign]}`; `key: {Campaign ID: Id}` when the
+    lookup file names its key column differently."""
+    if not isinstance(entry, dict) or not {"file", "key", "columns"} <= set(entry):
+        raise MappingError(f"{path}: each of `lookups` needs `file`, `key` and `columns`")
+    key = entry["key"]
+    if isinstance(key, dict):
+        if len(key) != 1:
+            raise MappingError(f"{path}: a lookup's `key` joins one column: {{column: lookup column}}")
+        ((key, lookup_key),) = key.items()
+    else:
+        lookup_key = key
+    columns = entry["columns"] if isinstance(entry["columns"], list) else [entry["columns"]]
+    return Lookup(str(entry["file"]), str(key), str(lookup_key), tuple(str(c) for c in columns))
 
 
 def resolve_mapping(name_or_path: str | Path) -> Mapping:

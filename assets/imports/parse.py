@@ -18,15 +18,25 @@ import csv
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from assets.imports.mapping import PRIORITIES, REQUIRED, TICKET_TIMES, Mapping, MappingError, UnreadableFile
+from assets.imports.mapping import (
+    NO_AD,
+    PRIORITIES,
+    REQUIRED,
+    TICKET_TIMES,
+    Lookup,
+    Mapping,
+    MappingError,
+    UnreadableFile,
+)
 from resources.ids import normalize_account_id
 from resources.raw_rules import (
     BIGINT_MAX,
@@ -54,6 +64,8 @@ BOMS = (
 # the detector's best guess (within this much of its "chaos" score; short files tie often).
 PREFERRED_SINGLE_BYTE = "cp1252"
 CHAOS_MARGIN = 0.1
+# The mapping `cached_date` parses with (its formats and time zone replaced).
+DATE_ONLY = Mapping(name="date", kind="ads", source="", columns={}, sha256="")
 
 
 class RowError(ValueError):
@@ -69,8 +81,7 @@ class Encoding:
         return f"{self.name} ({self.how})"
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One data record: its number (from 1, after the header) and {column: text}; JSONL's nested
     values (a ticket's comments) stay structured. `problem` set: unreadable, quarantined as is."""
 
@@ -260,7 +271,7 @@ def fit_to_file(mapping: Mapping, columns: list[str], path: Path) -> Mapping:
         fits = [a for a in alternatives if set(referenced_columns(a)) <= set(columns)]
         if fits:
             chosen[name] = (fits[0],)
-        else:
+        elif name not in mapping.optional:  # an optional field without its column takes its default
             unmet.append(" or ".join(repr(a) for a in alternatives))
     if unmet:
         raise MappingError(
@@ -307,21 +318,26 @@ def strings(value) -> Iterator[str]:
 def canonical_values(record: dict, mapping: Mapping) -> dict[str, str | list | dict | None]:
     """Text per canonical field (None when empty); a ticket's nested comments (JSONL) stay as they are."""
     values: dict[str, str | list | dict | None] = {}
-    for name in mapping.provides:
-        nested = record.get(mapping.columns.get(name, ("",))[0])
-        if isinstance(nested, (list, dict)):
-            if name != "comments":
-                kind = "an array" if isinstance(nested, list) else "an object"
-                raise RowError(f"{name}: expected a value, found {kind}")
-            values[name] = nested
-            continue
-        text = field_text(record, mapping.columns[name][0]).strip() if name in mapping.columns else ""
-        if text in mapping.null_values:
-            text = mapping.defaults.get(name, "")
-        # priority keeps the source's own value: parse_ticket_row maps it and stores both.
-        if text and name in mapping.value_maps and name != "priority":
-            text = mapping.value_maps[name].get(text.casefold(), text)
-        values[name] = text or None
+    nulls = mapping.null_values
+    for plan in mapping.plan:
+        if plan.spec is None:
+            text = ""
+        elif plan.template:
+            text = plan.spec.format_map(record).strip()
+        else:
+            cell = record.get(plan.spec, "")
+            if not isinstance(cell, str):
+                if plan.name != "comments":
+                    kind = "an array" if isinstance(cell, list) else "an object"
+                    raise RowError(f"{plan.name}: expected a value, found {kind}")
+                values[plan.name] = cell
+                continue
+            text = cell.strip()
+        if text in nulls:
+            text = plan.default
+        if text and plan.value_map:
+            text = plan.value_map.get(text.casefold(), text)
+        values[plan.name] = text or None
     return values
 
 
@@ -346,6 +362,17 @@ def parse_number(name: str, text: str | None) -> Decimal:
 def parse_metric(name: str, column: str, text: str | None) -> int | Decimal:
     """A metric for raw column `column` (impressions, cost_micros, ...), read from the file's field
     `name`, checked against its rules and column type before anything is written."""
+    if text is not None and text.isascii():
+        # Fast paths, exactly what the general path returns: plain digits (a count, or a cost with at
+        # most 6 decimals: micros without rounding), short enough that no limit can be reached.
+        whole, point, fraction = text.partition(".")
+        if whole.isdigit() and len(whole) <= 12 and (not point or (fraction.isdigit() and len(fraction) <= 6)):
+            if column == "cost_micros":
+                return int(whole) * 1_000_000 + (int(fraction.ljust(6, "0")) if point else 0)
+            if METRIC_TYPES[column] != BIGINT:
+                return Decimal(text)
+            if not point:
+                return int(whole)
     value = parse_number(name, text)
     if METRIC_TYPES[column] != BIGINT:
         problem = metric_value_problem(name, column, value)
@@ -388,6 +415,24 @@ def parse_date(name: str, text: str | None, mapping: Mapping) -> date:
     return moment.date()
 
 
+# Per row, the same few values again and again (dates, accounts, currencies): bounded caches.
+cached_account_id = lru_cache(maxsize=4096)(normalize_account_id)
+cached_currency_problem = lru_cache(maxsize=256)(currency_problem)
+cached_metric_date_problem = lru_cache(maxsize=4096)(metric_date_problem)
+
+
+@lru_cache(maxsize=4096)
+def _cached_date(text: str, formats: tuple[str, ...], time_zone: str) -> date:
+    return parse_date("date", text, replace(DATE_ONLY, date_formats=formats, time_zone=time_zone))
+
+
+def cached_date(text: str | None, formats: tuple[str, ...], time_zone: str) -> date:
+    """`parse_date("date", text, mapping)` for a mapping with these formats and time zone."""
+    if text is None:
+        raise RowError("date: missing")
+    return _cached_date(text, formats, time_zone)
+
+
 def require(values: dict, names: tuple[str, ...]) -> None:
     missing = [n for n in names if not values.get(n)]
     if missing:
@@ -397,11 +442,11 @@ def require(values: dict, names: tuple[str, ...]) -> None:
 def parse_ad_row(values: dict, mapping: Mapping) -> dict:
     """One ad row, each field checked against the rules a row needs no account for; the account's
     rules (its local today, its currency) are checked by `check_account_rules`."""
-    require(values, REQUIRED["ads"] + (("ad_group", "ad") if mapping.grain == "ad" else ()))
+    require(values, REQUIRED["ads"] + GRAIN_FIELDS[mapping.grain])
     # One spelling of each platform's ids, so UI exports and API extracts meet.
-    account_id = normalize_account_id(values["platform"], values["account"])
+    account_id = cached_account_id(values["platform"], values["account"])
     currency = (values.get("currency") or "USD").upper()
-    problem = currency_problem(currency)
+    problem = cached_currency_problem(currency)
     if problem:
         raise RowError(problem)
     row = {
@@ -409,7 +454,7 @@ def parse_ad_row(values: dict, mapping: Mapping) -> dict:
         "account_id": account_id,
         "currency_code": currency,
         "campaign_id": values["campaign"],
-        "date": parse_date("date", values["date"], mapping),
+        "date": cached_date(values["date"], mapping.date_formats, mapping.time_zone),
         "impressions": parse_metric("impressions", "impressions", values.get("impressions") or "0"),
         "clicks": parse_metric("clicks", "clicks", values.get("clicks") or "0"),
         "cost_micros": parse_metric("cost", "cost_micros", values.get("cost") or "0"),
@@ -418,12 +463,19 @@ def parse_ad_row(values: dict, mapping: Mapping) -> dict:
             "conversion_value", "conversions_value", values.get("conversion_value") or "0"
         ),
     }
-    if mapping.grain == "ad":
+    if values.get("account_name"):
+        row["account_name"] = values["account_name"]
+    if mapping.grain != "campaign":
         # Files name things instead of numbering them: ids are the names, made unique by their parents.
         row["ad_group_id"] = f"{values['campaign']} / {values['ad_group']}"
-        row["ad_id"] = f"{row['ad_group_id']} / {values['ad']}"
-        row["ad_group_name"], row["ad_name"] = values["ad_group"], values["ad"]
+        row["ad_group_name"] = values["ad_group"]
+        # At ad-group grain (an export without ads) the row is the ad group's own: no ad.
+        row["ad_id"] = f"{row['ad_group_id']} / {values['ad']}" if mapping.grain == "ad" else NO_AD
+        row["ad_name"] = values.get("ad")
     return row
+
+
+GRAIN_FIELDS = {"ad": ("ad_group", "ad"), "ad_group": ("ad_group",), "campaign": ()}
 
 
 def parse_ticket_row(values: dict, mapping: Mapping, now: datetime) -> dict:
@@ -436,13 +488,16 @@ def parse_ticket_row(values: dict, mapping: Mapping, now: datetime) -> dict:
     priority = mapping.value_maps.get("priority", {}).get((priority_raw or "").casefold(), priority_raw)
     if priority is not None and priority not in PRIORITIES:
         raise RowError(f"priority: {priority_raw!r} maps to none of {', '.join(PRIORITIES)} (add it to value_maps)")
+    status_raw = values.get("status")
     return {
         "ticket_id": values["id"],
         "subject": values.get("subject"),
         "description": values.get("description"),
         "priority": priority,
         "priority_raw": priority_raw,
-        "status": values.get("status"),
+        "status": mapping.value_maps.get("status", {}).get((status_raw or "").casefold(), status_raw),
+        "status_raw": status_raw,
+        "resolution": values.get("resolution"),
         "channel": values.get("channel"),
         "category": values.get("category"),
         **times,
@@ -490,12 +545,258 @@ def check_account_rules(
     key = (row["platform"], row["account_id"])
     account = accounts.get(key)
     zone = (account and account.time_zone) or mapping.time_zone
-    problem = metric_date_problem(row["date"], zone, now)
+    problem = cached_metric_date_problem(row["date"], zone, now)
     if problem:
         raise RowError(problem)
     currency = (account and account.currency_code) or currencies.setdefault(key, row["currency_code"])
     if row["currency_code"] != currency:
         raise RowError(f"currency {row['currency_code']} differs from account {row['account_id']}'s {currency}")
+
+
+# -- reading a file in chunks ----------------------------------------------------------------------
+# Rows per chunk: what the importer holds in memory at once, whatever the file's size.
+CHUNK_ROWS = 10_000
+
+
+class Candidate(NamedTuple):
+    """A record that parsed into a row; whether it loads depends on the records around it (an
+    earlier exact duplicate, an earlier row with the same key, a campaign-day total)."""
+
+    number: int
+    fingerprint: int  # of the whole record as read: equal records, equal fingerprints
+    row: dict
+    values: dict  # the record as read, its quarantine payload should it lose
+
+
+class Rejected(NamedTuple):
+    number: int
+    reason: str
+    payload: dict
+    fingerprint: int | None  # None: unreadable, never an exact duplicate of another record
+
+
+@dataclass
+class Chunk:
+    rows: list[Candidate] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+class FileReader:
+    """Reads a file's records in chunks of `chunk_rows` and parses each into a row (`Candidate`)
+    or a rejection with its reason, in constant memory whatever the file's size. What it keeps
+    across chunks is per account (currency, named accounts) or bounded (caches), and the file's
+    running metric sums, which tell whether any campaign-day total could exceed its column type.
+
+    Exact duplicates, rows with the key of an earlier row and campaign-day totals are decided
+    over the whole file afterwards: `resolve` in memory, or the importer's staging table (SQL)."""
+
+    def __init__(
+        self,
+        path: Path,
+        mapping: Mapping,
+        accounts: dict[tuple[str, str], Account] | None = None,
+        encoding: Encoding | None = None,
+        now: datetime | None = None,
+        chunk_rows: int | None = None,
+    ):
+        self.path = path
+        self.registered = accounts or {}
+        self.now = now or datetime.now(UTC)
+        self.encoding = encoding or detect_encoding(path)
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
+        columns = file_columns(path, mapping, self.encoding)
+        self.lookups = [(lookup, read_lookup(path, lookup, columns)) for lookup in mapping.lookups]
+        if columns is not None:
+            columns = columns + [c for lookup in mapping.lookups for c in lookup.columns if c not in columns]
+        # None: no record the mapping could read (all, if any, are quarantined).
+        self.mapping = mapping if columns is None else fit_to_file(mapping, columns, path)
+        self.used = {column for specs in self.mapping.columns.values() for column in referenced_columns(specs[0])}
+        self.rows_read = 0
+        self.accounts: set[tuple[str, str]] = set()  # (platform, account id) of every row that named one
+        self.currencies: dict[tuple[str, str], str] = {}
+        self.totals = dict.fromkeys(ROLLED_UP, 0)  # of every candidate row: no campaign-day exceeds these
+
+    @property
+    def may_overflow(self) -> bool:
+        """Whether some campaign-day's total of candidate rows might exceed its column type."""
+        return any(total > BIGINT_MAX for total in self.totals.values())
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every record, in file order, as chunks of parsed rows and rejections."""
+        fingerprint = record_fingerprint(self.path)
+        chunk = Chunk()
+        pending: list[Record] = []
+        try:
+            for record in read_records(self.path, self.mapping, self.encoding):
+                self.rows_read += 1
+                if record.problem:
+                    chunk.rejected.append(Rejected(record.number, record.problem, record.values, None))
+                else:
+                    pending.append(record)
+                if len(pending) + len(chunk.rejected) >= self.chunk_rows:  # unreadable records count too
+                    self.parse(pending, fingerprint, chunk)
+                    yield chunk
+                    chunk, pending = Chunk(), []
+            self.parse(pending, fingerprint, chunk)
+        except UnicodeDecodeError as exc:
+            raise not_in_encoding(self.path, self.encoding, exc) from None
+        if chunk.rows or chunk.rejected:
+            yield chunk
+
+    def parse(self, records: list[Record], fingerprint: Callable[[dict], int], chunk: Chunk) -> None:
+        mapping, ads = self.mapping, self.mapping.kind == "ads"
+        # What PostgreSQL cannot hold is rare: the whole chunk is checked at once, row by row only if needed.
+        suspect = chunk_may_hold_bad_text([r.values for r in records], self.used)
+        totals = self.totals
+        for number, values, _ in records:
+            try:
+                if suspect:
+                    problem = cell_problem(values, self.used)
+                    if problem:
+                        raise RowError(problem)
+                canonical = canonical_values(self.joined(values) if self.lookups else values, mapping)
+                if ads:
+                    row = parse_ad_row(canonical, mapping)
+                    self.accounts.add((row["platform"], row["account_id"]))
+                    check_account_rules(row, mapping, self.registered, self.currencies, self.now)
+                else:
+                    row = parse_ticket_row(canonical, mapping, self.now)
+            except (RowError, KeyError, ValueError) as exc:
+                reason = str(exc) if isinstance(exc, RowError) else f"template: {exc}"
+                chunk.rejected.append(Rejected(number, reason, values, fingerprint(values)))
+                continue
+            if ads:
+                for column in ROLLED_UP:
+                    totals[column] += row[column]
+            chunk.rows.append(Candidate(number, fingerprint(values), row, values))
+
+    def joined(self, values: dict) -> dict:
+        """The record with the columns its lookups find for it (the record as read stays its payload)."""
+        joined = dict(values)
+        for lookup, table in self.lookups:
+            key = values.get(lookup.key)
+            found = table.get(key.strip()) if isinstance(key, str) else None
+            if found is None:
+                raise RowError(
+                    f"lookup: {lookup.key} {key!r} is not in {lookup.file} (its {lookup.lookup_key!r} column)"
+                )
+            joined.update(found)
+        return joined
+
+
+def read_lookup(path: Path, lookup: Lookup, columns: list[str] | None) -> dict[str, dict[str, str]]:
+    """A lookup file as {key: {column: value}} (a names file: small beside the metrics, held in memory).
+    Refuses the import (MappingError) when it is missing, lacks its columns or gives a key two values."""
+    if columns is not None and lookup.key not in columns:
+        raise MappingError(f"{path.name}: a lookup joins on column {lookup.key!r}, which the file lacks")
+    lookup_path = lookup.path(path)
+    if not lookup_path.is_file():
+        raise MappingError(f"{path.name}: the lookup file {lookup.file!r} is not there ({lookup_path})")
+    encoding = detect_encoding(lookup_path)
+    table: dict[str, dict[str, str]] = {}
+    with open_text(lookup_path, encoding) as f:
+        try:
+            for row in csv.DictReader(f):
+                missing = [c for c in (lookup.lookup_key, *lookup.columns) if c not in row]
+                if missing:
+                    raise MappingError(f"{lookup.file}: the lookup file lacks columns {missing}")
+                key = (row[lookup.lookup_key] or "").strip()
+                values = {c: row[c] or "" for c in lookup.columns}
+                if table.setdefault(key, values) != values:
+                    raise MappingError(
+                        f"{lookup.file}: {lookup.lookup_key} {key!r} appears twice with different values; "
+                        "a lookup file gives each key one line"
+                    )
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise UnreadableFile(f"{lookup.file}: cannot read the lookup file ({exc})") from None
+    return table
+
+
+def record_fingerprint(path: Path) -> Callable[[dict], int]:
+    """A record's fingerprint. Every CSV record that is not ragged has the header's named columns
+    as its keys, so its values decide; a JSONL object's keys are part of it."""
+    if not is_jsonl(path):
+        return lambda values: hash(tuple(values.values()))
+
+    def jsonl(values: dict) -> int:
+        try:
+            return hash(tuple(values.items()))
+        except TypeError:  # nested values (comments)
+            return hash(json.dumps(values, sort_keys=True, default=str))
+
+    return jsonl
+
+
+def chunk_may_hold_bad_text(records: list[dict], columns: set[str]) -> bool:
+    """False when no cell the mapping reads, in any of these records, can hold a NUL byte, a lone
+    surrogate or more than MAX_CELL_CHARS characters (`cell_problem` need not run row by row)."""
+    cells = [record.get(column, "") for record in records for column in columns]
+    try:
+        text = "".join(cells)
+    except TypeError:
+        return True  # nested values (JSONL): row by row
+    if "\x00" in text or max(map(len, cells), default=0) > MAX_CELL_CHARS:
+        return True
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
+@dataclass
+class Resolved:
+    """Which candidates load, over a set of records in file order."""
+
+    rows: list[Candidate] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)  # lost to an earlier key or a campaign-day total
+    exact_duplicates: int = 0
+
+
+def resolve(candidates: Iterable[Candidate], mapping: Mapping, rejected: Iterable[Rejected] = ()) -> Resolved:
+    """The rules across records, applied in file order (the reference the importer's SQL follows):
+    a record equal to an earlier one is an exact duplicate (counted, loaded once, whatever became of
+    the first); a row with the key of an earlier loaded row is quarantined; an ad row that would take
+    its campaign-day's total past its column type is quarantined."""
+    resolved = Resolved()
+    seen: dict[int, list[dict]] = defaultdict(list)
+    first_by_key: dict[tuple, int] = {}
+    totals: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLLED_UP, 0))
+    rolled_up = rolls_up(mapping)
+    records: list[Candidate | Rejected] = sorted([*candidates, *rejected], key=lambda r: r.number)
+    for record in records:
+        values = record.values if isinstance(record, Candidate) else record.payload
+        if record.fingerprint is not None:
+            if any(values == other for other in seen[record.fingerprint]):
+                resolved.exact_duplicates += 1
+                continue
+            seen[record.fingerprint].append(values)
+        if isinstance(record, Rejected):
+            resolved.rejected.append(record)
+            continue
+        key = natural_key(record.row, mapping)
+        if key in first_by_key:
+            reason = duplicate_key_reason(first_by_key[key])
+            resolved.rejected.append(Rejected(record.number, reason, values, record.fingerprint))
+            continue
+        if rolled_up:
+            over = add_to_total(totals[campaign_day(record.row)], record.row)
+            if over:
+                resolved.rejected.append(Rejected(record.number, over, values, record.fingerprint))
+                continue
+        first_by_key[key] = record.number
+        resolved.rows.append(record)
+    return resolved
+
+
+def rolls_up(mapping: Mapping) -> bool:
+    """Whether the rows are below campaign grain, so raw.campaign_daily_metrics holds their sums."""
+    return mapping.kind == "ads" and mapping.grain != "campaign"
+
+
+def duplicate_key_reason(first: int | str) -> str:
+    return f"duplicate key: same key as record {first}, different values"
 
 
 @dataclass
@@ -515,64 +816,26 @@ def parse_file(
     encoding: Encoding | None = None,
     now: datetime | None = None,
 ) -> ParsedFile:
-    """Every record of the file, parsed into a row or rejected with a reason. `accounts`: the
-    registered ad accounts (their time zone and currency rule the rows); `encoding`: the file's
-    (`detect_encoding`; None: detect it here); `now`: when the rules are applied (None: now).
-    Raises UnreadableFile / MappingError when the file as a whole cannot be read."""
-    accounts = accounts or {}
-    now = now or datetime.now(UTC)
-    text = encoding or detect_encoding(path)
-    columns = file_columns(path, mapping, text)
-    if columns is not None:  # None: no record the mapping could read (all, if any, are quarantined)
-        mapping = fit_to_file(mapping, columns, path)
-    used = {column for specs in mapping.columns.values() for column in referenced_columns(specs[0])}
-    parsed = ParsedFile([], [], 0, 0, text)
-    seen_records: set[str] = set()
-    first_by_key: dict[tuple, tuple[int, dict]] = {}
-    currencies: dict[tuple[str, str], str] = {}
-    # Campaign-day totals of this file's ad rows: raw.campaign_daily_metrics holds their sum.
-    totals: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLLED_UP, 0))
-    try:
-        for record in read_records(path, mapping, text):
-            parsed.rows_read += 1
-            if record.problem:
-                parsed.rejected.append((record.number, record.problem, record.values))
-                continue
-            fingerprint = json.dumps(record.values, sort_keys=True)
-            if fingerprint in seen_records:
-                parsed.exact_duplicates += 1
-                continue
-            seen_records.add(fingerprint)
-            try:
-                problem = cell_problem(record.values, used)
-                if problem:
-                    raise RowError(problem)
-                values = canonical_values(record.values, mapping)
-                if mapping.kind == "ads":
-                    row = parse_ad_row(values, mapping)
-                    parsed.accounts.add((row["platform"], row["account_id"]))
-                    check_account_rules(row, mapping, accounts, currencies, now)
-                else:
-                    row = parse_ticket_row(values, mapping, now)
-            except (RowError, KeyError, ValueError) as exc:
-                reason = str(exc) if isinstance(exc, RowError) else f"template: {exc}"
-                parsed.rejected.append((record.number, reason, record.values))
-                continue
-            key = natural_key(row, mapping)
-            if key in first_by_key:
-                reason = f"duplicate key: same key as record {first_by_key[key][0]}, different values"
-                parsed.rejected.append((record.number, reason, record.values))
-                continue
-            if mapping.kind == "ads" and mapping.grain == "ad":
-                over = add_to_total(totals[campaign_day(row)], row)
-                if over:
-                    parsed.rejected.append((record.number, over, record.values))
-                    continue
-            first_by_key[key] = (record.number, row)
-            parsed.rows.append((record.number, row))
-    except UnicodeDecodeError as exc:
-        raise not_in_encoding(path, text, exc) from None
-    return parsed
+    """The whole file in memory, parsed and resolved (for tests and small files; the importer
+    streams it through `FileReader` and resolves in SQL). `accounts`: the registered ad accounts
+    (their time zone and currency rule the rows); `encoding`: the file's (None: detect it);
+    `now`: when the rules are applied (None: now). Raises UnreadableFile / MappingError when the
+    file as a whole cannot be read."""
+    reader = FileReader(path, mapping, accounts, encoding, now)
+    candidates: list[Candidate] = []
+    rejected: list[Rejected] = []
+    for chunk in reader.chunks():
+        candidates += chunk.rows
+        rejected += chunk.rejected
+    resolved = resolve(candidates, reader.mapping, rejected)
+    return ParsedFile(
+        rows=[(c.number, c.row) for c in resolved.rows],
+        rejected=sorted(((r.number, r.reason, r.payload) for r in resolved.rejected), key=lambda r: r[0]),
+        exact_duplicates=resolved.exact_duplicates,
+        rows_read=reader.rows_read,
+        encoding=reader.encoding,
+        accounts=reader.accounts,
+    )
 
 
 # Counts a campaign-day sums over its ads (numeric columns cannot overflow).
@@ -599,5 +862,5 @@ def add_to_total(total: dict[str, int], row: dict) -> str | None:
 def natural_key(row: dict, mapping: Mapping) -> tuple:
     if mapping.kind == "tickets":
         return (row["ticket_id"],)
-    grain_id = row["ad_id"] if mapping.grain == "ad" else row["campaign_id"]
+    grain_id = {"ad": row.get("ad_id"), "ad_group": row.get("ad_group_id")}.get(mapping.grain, row["campaign_id"])
     return (row["platform"], row["account_id"], grain_id, row["date"])

@@ -7,14 +7,17 @@ file (`ImportRefused`, nothing written): a mapping that does not fit, an unreada
 import of the same file running, ad accounts another source owns (unless `merge`).
 
 An ad account belongs to the source that registered it (`app.ad_accounts.source`). A file never
-changes a registered account's name, currency or time zone; rows into an account another source
-owns need `merge`, and a row in a currency other than the account's is quarantined.
+changes a registered account's currency or time zone, nor its name unless the account is its own
+source's and the mapping maps `account_name`; rows into an account another source owns need
+`merge`, and a row in a currency other than the account's is quarantined.
+
+The file streams through (assets/imports/stage.py): memory stays flat whatever the file's size.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +25,15 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg2
-from psycopg2.extras import Json, execute_values
 
 from assets.imports import changes
 from assets.imports.mapping import AccountOwned, ImportRefused, ImportRunning, Mapping
-from assets.imports.parse import Account, ParsedFile, detect_encoding, parse_file
-from resources.raw_schema import METRICS
+from assets.imports.parse import Account, FileReader, detect_encoding, rolls_up
+from assets.imports.stage import ROWS, Stage
+from resources.raw_schema import METRICS, TABLES
+
+# A long import says how far it got (rows read, then each step) once it has run this long.
+PROGRESS_AFTER_S = 2.0
 
 
 @dataclass
@@ -85,6 +91,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def mapping_sha256(mapping: Mapping, path: Path) -> str:
+    """What identifies the mapping an import used: its text, and the content of its lookup files (a
+    corrected names file imports the same data file again)."""
+    if not mapping.lookups:
+        return mapping.sha256
+    digest = hashlib.sha256(mapping.sha256.encode())
+    for lookup in mapping.lookups:
+        found = lookup.path(path)
+        digest.update(file_sha256(found).encode() if found.is_file() else b"missing")
+    return digest.hexdigest()
+
+
 def import_file(
     connect: Callable,
     path: str | Path,
@@ -92,13 +110,20 @@ def import_file(
     encoding: str | None = None,
     merge: bool = False,
     now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportSummary:
     """Import one file in one transaction, holding the file's lock. `encoding`: the user's
     --encoding (None: detect); `merge`: allow rows into ad accounts another source owns; `now`:
-    when the validity rules are applied (None: now). Raises ImportRefused (nothing imported)."""
+    when the validity rules are applied (None: now); `progress`: called with a line now and then
+    on a long file (rows read so far, then each step). Raises ImportRefused (nothing imported).
+
+    The file streams through in chunks (`FileReader`), COPYed into temporary staging tables, then
+    resolved and merged set-based (assets/imports/stage.py): memory stays flat whatever its size."""
     path = Path(path)
+    say = progress or (lambda line: None)
     summary = ImportSummary(file=path.name, kind=mapping.kind)
     digest = file_sha256(path)
+    mapping_digest = mapping_sha256(mapping, path)
     with connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", changes.import_lock_key(digest))
         if not cur.fetchone()[0]:
@@ -111,7 +136,7 @@ def import_file(
         cur.execute(
             "SELECT id, rows_loaded FROM app.file_imports "
             "WHERE file_sha256 = %s AND mapping_sha256 = %s AND encoding = %s AND undone_at IS NULL",
-            (digest, mapping.sha256, text.name),
+            (digest, mapping_digest, text.name),
         )
         existing = cur.fetchone()
         if existing:
@@ -119,17 +144,28 @@ def import_file(
             summary.import_id, summary.rows_loaded = existing
             return summary
         accounts = registered_accounts(cur) if mapping.kind == "ads" else {}
-        parsed = parse_file(path, mapping, accounts, text, now)
-        if not parsed.rows_read:
+        # The merge hashes and sorts whole files: in memory up to this much per step, not on disk.
+        cur.execute("SET LOCAL work_mem = '64MB'")
+        reader = FileReader(path, mapping, accounts, text, now)
+        mapping = reader.mapping  # fitted to the file's columns
+        stage = Stage(cur, mapping, storable)
+        started = time.monotonic()
+        for chunk in reader.chunks():
+            stage.add(chunk)
+            if time.monotonic() - started >= PROGRESS_AFTER_S:
+                say(f"{path.name}: {reader.rows_read:,} rows read")
+        if not reader.rows_read:
             summary.nothing_to_import = True
             return summary
         if mapping.kind == "ads":
-            summary.merged_into = check_ownership(path, parsed, accounts, mapping, merge)
-        summary.rows_read, summary.exact_duplicates = parsed.rows_read, parsed.exact_duplicates
-        for _, reason, _ in parsed.rejected:
-            group = reason.split(":")[0]
-            summary.quarantined[group] += 1
-            summary.examples.setdefault(group, reason)
+            summary.merged_into = check_ownership(path, reader.accounts, accounts, mapping, merge)
+        if time.monotonic() - started >= PROGRESS_AFTER_S:
+            say(f"{path.name}: {reader.rows_read:,} rows read; resolving duplicates and writing")
+        resolution = stage.resolve(path, text, reader.may_overflow)
+        summary.rows_read, summary.exact_duplicates = reader.rows_read, resolution.exact_duplicates
+        summary.quarantined.update(resolution.quarantined)
+        summary.examples.update(resolution.examples)
+        loaded = stage.count()
         cur.execute(
             "INSERT INTO app.file_imports (kind, file_name, file_sha256, mapping_name, mapping_sha256, encoding, "
             "source, rows_read, rows_loaded, rows_quarantined, exact_duplicates, changes_tracked) "
@@ -139,24 +175,26 @@ def import_file(
                 path.name,
                 digest,
                 mapping.name,
-                mapping.sha256,
-                parsed.encoding.name,
+                mapping_digest,
+                text.name,
                 mapping.source,
-                parsed.rows_read,
-                len(parsed.rows),
-                len(parsed.rejected),
-                parsed.exact_duplicates,
+                reader.rows_read,
+                loaded,
+                summary.rows_quarantined,
+                resolution.exact_duplicates,
             ),
         )
         import_id = summary.import_id = cur.fetchone()[0]
         # A corrected mapping replaces what an earlier import of the same file quarantined.
         changes.replace_quarantine(cur, import_id, digest)
-        quarantine(cur, import_id, digest, path.name, mapping, parsed.rejected)
-        rows = [row for _, row in parsed.rows]
+        stage.quarantine(import_id, digest, path.name)
         if mapping.kind == "ads":
-            summary.rows_loaded = write_ads(cur, import_id, rows, mapping, accounts, path)
+            write_ads(cur, import_id, mapping, accounts, path)
         else:
-            summary.rows_loaded = write_tickets(cur, import_id, rows, mapping)
+            write_tickets(cur, import_id, mapping)
+        summary.rows_loaded = loaded
+        if time.monotonic() - started >= PROGRESS_AFTER_S:
+            say(f"{path.name}: {loaded:,} rows written; committing")
     return summary
 
 
@@ -172,13 +210,16 @@ def registered_accounts(cur) -> dict[tuple[str, str], Account]:
 
 
 def check_ownership(
-    path: Path, parsed: ParsedFile, accounts: dict[tuple[str, str], Account], mapping: Mapping, merge: bool
+    path: Path,
+    named: set[tuple[str, str]],
+    accounts: dict[tuple[str, str], Account],
+    mapping: Mapping,
+    merge: bool,
 ) -> list[str]:
-    """The accounts of other sources the file writes into; refused (AccountOwned) unless `merge`."""
+    """The accounts of other sources the file writes into (`named`: every account a row named);
+    refused (AccountOwned) unless `merge`."""
     foreign = [
-        accounts[key]
-        for key in sorted(parsed.accounts)
-        if key in accounts and accounts[key].owner not in (None, mapping.source)
+        accounts[key] for key in sorted(named) if key in accounts and accounts[key].owner not in (None, mapping.source)
     ]
     if foreign and not merge:
         owned = "; ".join(
@@ -207,139 +248,114 @@ def storable(value):
     return value
 
 
-def quarantine(cur, import_id: int, digest: str, file_name: str, mapping: Mapping, rejected: list) -> None:
-    execute_values(
+def write_tickets(cur, import_id: int, mapping: Mapping) -> None:
+    """The staged tickets (upserted) and their comments."""
+    source = (mapping.source,)
+    columns = [c for c in TABLES["tickets"].columns if c != "source"]
+    changes.write_query(
+        cur, import_id, "tickets", [*columns, "source"], f"SELECT {', '.join(columns)}, %s::text FROM {ROWS}", source
+    )
+    comments = ["ticket_id", "comment_id", "author", "body", "created_at"]
+    changes.write_query(
         cur,
-        "INSERT INTO raw.quarantine (source, entity, file, row_number, reason, payload, import_id, file_sha256) "
-        "VALUES %s",
-        [
-            (mapping.source, mapping.kind, file_name, n, storable(reason), Json(storable(payload)), import_id, digest)
-            for n, reason, payload in rejected
-        ],
+        import_id,
+        "ticket_comments",
+        [*comments, "source"],
+        f"SELECT s.ticket_id, c.comment_id, c.author, c.body, c.created_at, %s::text FROM {ROWS} AS s "
+        "CROSS JOIN LATERAL jsonb_to_recordset(s.comments) AS c (comment_id text, author text, body text, "
+        "created_at timestamptz)",
+        source,
     )
 
 
-def write_tickets(cur, import_id: int, rows: list[dict], mapping: Mapping) -> int:
-    constants = {"source": mapping.source}
-    tickets = [{k: v for k, v in r.items() if k != "comments"} for r in rows]
-    loaded = changes.write_rows(cur, import_id, "tickets", tickets, constants)
-    comments = [{"ticket_id": r["ticket_id"], **c} for r in rows for c in r["comments"]]
-    changes.write_rows(cur, import_id, "ticket_comments", comments, constants)
-    return loaded
-
-
-def write_ads(
-    cur, import_id: int, rows: list[dict], mapping: Mapping, accounts: dict[tuple[str, str], Account], path: Path
-) -> int:
-    if not rows:
-        return 0
-    constants = {"source": mapping.source}
-    for platform, account_id in sorted({(r["platform"], r["account_id"]) for r in rows}):
+def write_ads(cur, import_id: int, mapping: Mapping, accounts: dict[tuple[str, str], Account], path: Path) -> None:
+    """The staged ad rows: accounts, campaigns, ad groups and ads they name (added, never renamed),
+    metrics (upserted) and, at ad grain, the campaign-day totals they change."""
+    source = (mapping.source,)
+    cur.execute(
+        "SELECT platform, account_id, min(currency_code), "
+        "(array_agg(account_name ORDER BY number) FILTER (WHERE account_name IS NOT NULL))[1] "
+        f"FROM {ROWS} GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    for platform, account_id, currency, file_name in cur.fetchall():
         known = accounts.get((platform, account_id))
-        # Every row of an account has its currency (parse_file quarantined the others).
-        currency = next(r["currency_code"] for r in rows if (r["platform"], r["account_id"]) == (platform, account_id))
+        # The file's account name names the accounts this source owns (or registers now); another
+        # source's account keeps its name, like its currency and time zone.
+        rename = bool(file_name) and (known is None or known.owner in (None, mapping.source))
+        # Every row of an account has its currency (the reader quarantined the others).
         account = {
             "account_id": account_id,
-            "name": (known and known.name) or account_id,
+            "name": file_name if rename else (known and known.name) or account_id,
             "currency_code": (known and known.currency_code) or currency,
             "time_zone": (known and known.time_zone) or mapping.time_zone,
         }
-        changes.register_accounts(cur, import_id, platform, [account], mapping.source)
-        changes.write_rows(cur, import_id, "customers", [account], {**constants, "platform": platform}, update=False)
-    metrics = METRICS
+        changes.register_accounts(cur, import_id, platform, [account], mapping.source, rename=rename)
+        constants = {"source": mapping.source, "platform": platform}
+        changes.write_rows(cur, import_id, "customers", [account], constants, update=rename)
     # Campaigns, ad groups and ads a file names are added; ones already there keep their names.
-    changes.write_rows(
-        cur,
-        import_id,
-        "campaigns",
-        unique({k: r[k] for k in ("platform", "account_id", "campaign_id")} | {"name": r["campaign_id"]} for r in rows),
-        constants,
-        update=False,
-    )
-    if mapping.grain == "campaign":
-        return changes.write_rows(
-            cur,
-            import_id,
-            "campaign_daily_metrics",
-            [{k: r[k] for k in ("platform", "account_id", "campaign_id", "date", *metrics)} for r in rows],
-            constants,
-        )
-    changes.write_rows(
-        cur,
-        import_id,
-        "ad_groups",
-        unique(
-            {
-                "platform": r["platform"],
-                "account_id": r["account_id"],
-                "campaign_id": r["campaign_id"],
-                "ad_group_id": r["ad_group_id"],
-                "name": r["ad_group_name"],
-            }
-            for r in rows
-        ),
-        constants,
-        update=False,
-    )
-    changes.write_rows(
-        cur,
-        import_id,
-        "ads",
-        unique(
-            {
-                "platform": r["platform"],
-                "account_id": r["account_id"],
-                "ad_group_id": r["ad_group_id"],
-                "ad_id": r["ad_id"],
-                "headlines": [r["ad_name"]],
-            }
-            for r in rows
-        ),
-        constants,
-        update=False,
-    )
-    loaded = changes.write_rows(
-        cur,
-        import_id,
-        "ad_daily_metrics",
-        [
-            {k: r[k] for k in ("platform", "account_id", "campaign_id", "ad_group_id", "ad_id", "date", *metrics)}
-            for r in rows
-        ],
-        constants,
-    )
-    try:
-        rollup_campaign_days(cur, import_id, rows, mapping.source)
-    except psycopg2.errors.NumericValueOutOfRange:
-        raise ImportRefused(
-            f"{path.name}: with the ad rows already in raw.ad_daily_metrics, a campaign's daily total would "
-            "exceed what PostgreSQL's bigint holds; nothing was imported. Check the file's numbers (and the "
-            "earlier imports of the same campaigns)"
-        ) from None
-    return loaded
-
-
-def unique(rows) -> list[dict]:
-    return list({json.dumps(r, sort_keys=True, default=str): r for r in rows}.values())
-
-
-def rollup_campaign_days(cur, import_id: int, rows: list[dict], source: str) -> None:
-    """Campaign-grain totals are the sum of every ad row for the campaign-days this file touched
-    (files may split a campaign's ads across several imports)."""
-    for platform, account_id in sorted({(r["platform"], r["account_id"]) for r in rows}):
-        days = sorted(
-            {(r["campaign_id"], r["date"]) for r in rows if (r["platform"], r["account_id"]) == (platform, account_id)}
-        )
+    dimensions = [("campaigns", "platform, account_id, campaign_id, campaign_id AS name")]
+    if mapping.grain != "campaign":
+        dimensions.append(("ad_groups", "platform, account_id, campaign_id, ad_group_id, ad_group_name AS name"))
+    if mapping.grain == "ad":
+        dimensions.append(("ads", "platform, account_id, ad_group_id, ad_id, jsonb_build_array(ad_name) AS headlines"))
+    for table, select in dimensions:
+        columns = [c.split(" AS ")[-1].strip() for c in select.split(", ")]
         changes.write_query(
             cur,
             import_id,
-            "campaign_daily_metrics",
-            ["platform", "account_id", "campaign_id", "date", *METRICS, "source"],
-            "SELECT m.platform, m.account_id, m.campaign_id, m.date, "
-            + ", ".join(f"sum(m.{c})" for c in METRICS)
-            + ", %s::text FROM raw.ad_daily_metrics AS m "
-            "JOIN unnest(%s::text[], %s::date[]) AS d (campaign_id, date) "
-            "ON d.campaign_id = m.campaign_id AND d.date = m.date "
-            "WHERE m.platform = %s AND m.account_id = %s GROUP BY m.platform, m.account_id, m.campaign_id, m.date",
-            (source, [c for c, _ in days], [d for _, d in days], platform, account_id),
+            table,
+            [*columns, "source"],
+            f"SELECT DISTINCT {select}, %s::text FROM {ROWS}",
+            source,
+            update=False,
         )
+    # Ad-group rows (no ad) are ad_daily_metrics rows with ad id NO_AD: the fact's grain 'ad_group'.
+    grain = "campaign_daily_metrics" if mapping.grain == "campaign" else "ad_daily_metrics"
+    columns = [c for c in TABLES[grain].columns if c != "source"]
+    # In the primary key's order: each index page is written once, not once per row that lands on it.
+    order = ", ".join(TABLES[grain].key)
+    changes.write_query(
+        cur,
+        import_id,
+        grain,
+        [*columns, "source"],
+        f"SELECT {', '.join(columns)}, %s::text FROM {ROWS} ORDER BY {order}",
+        source,
+    )
+    if rolls_up(mapping):
+        try:
+            rollup_campaign_days(cur, import_id, mapping.source)
+        except psycopg2.errors.NumericValueOutOfRange:
+            raise ImportRefused(
+                f"{path.name}: with the ad rows already in raw.ad_daily_metrics, a campaign's daily total would "
+                "exceed what PostgreSQL's bigint holds; nothing was imported. Check the file's numbers (and the "
+                "earlier imports of the same campaigns)"
+            ) from None
+
+
+def rollup_campaign_days(cur, import_id: int, source: str) -> None:
+    """Campaign-grain totals are the sum of every ad row for the campaign-days this file touched
+    (files may split a campaign's ads across several imports)."""
+    day = "platform, account_id, campaign_id, date"
+    cur.execute(
+        f"CREATE TEMP TABLE import_days ON COMMIT DROP AS SELECT DISTINCT {day} FROM {ROWS}; ANALYZE import_days"
+    )
+    # The planner's statistics of raw.ad_daily_metrics predate this import's rows: it would read the
+    # table once per campaign-day (minutes for a large file). A hash join reads the accounts' rows once.
+    cur.execute("SET LOCAL enable_nestloop = off")
+    cur.execute(
+        "CREATE TEMP TABLE import_day_totals ON COMMIT DROP AS "
+        f"SELECT {day}, " + ", ".join(f"sum(m.{c}) AS {c}" for c in METRICS) + " "
+        f"FROM raw.ad_daily_metrics AS m JOIN import_days AS d USING ({day}) "
+        "WHERE (m.platform, m.account_id) IN (SELECT DISTINCT platform, account_id FROM import_days) "
+        f"GROUP BY {day}; ANALYZE import_day_totals"
+    )
+    cur.execute("SET LOCAL enable_nestloop = on")
+    changes.write_query(
+        cur,
+        import_id,
+        "campaign_daily_metrics",
+        [*day.split(", "), *METRICS, "source"],
+        f"SELECT {day}, {', '.join(METRICS)}, %s::text FROM import_day_totals",
+        (source,),
+    )

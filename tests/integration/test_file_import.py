@@ -190,7 +190,7 @@ def test_drop_folder_asset_and_sensor_import_each_file_once(db, cursor, tmp_path
     from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 
     from assets.imports.drop_folder import import_dropped_files
-    from resources.database import PostgresResource
+    from resources.postgres import PostgresResource
     from sensors.imports import drop_folder
 
     monkeypatch.setenv("BURRY_DROP_DIR", str(tmp_path))

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assets.imports.mapping import Mapping, MappingError, UnreadableFile
+from assets.imports.mapping import Lookup, Mapping, MappingError, UnreadableFile, load_mapping
 from assets.imports.parse import (
     MAX_CELL_CHARS,
     Account,
     Encoding,
+    FileReader,
     RowError,
     canonical_values,
     detect_encoding,
@@ -406,3 +407,90 @@ def test_a_file_without_data_rows_reads_nothing(tmp_path, content):
     parsed = parse_file(path, ADS, now=NOW)
 
     assert (parsed.rows_read, parsed.rows, parsed.rejected) == (0, [], [])
+
+
+# -- streaming and the mapping extensions ------------------------------------------------------------
+@pytest.mark.parametrize("text", ["0", "7", "007", "123456789012", "1.5", "0.000001", "12.345678", "3.", ".5", "1e3"])
+@pytest.mark.parametrize("column", ["impressions", "cost_micros", "conversions"])
+def test_the_fast_number_paths_return_what_the_general_path_returns(text, column):
+    def general():
+        value = parse_number("x", text)
+        if column == "conversions":
+            return value
+        if column == "cost_micros":
+            return int((value * 1_000_000).to_integral_value())
+        if value != value.to_integral_value():
+            raise RowError("not whole")
+        return int(value)
+
+    try:
+        expected = general()
+    except RowError:
+        with pytest.raises(RowError):
+            parse_metric("x", column, text)
+        return
+    found = parse_metric("x", column, text)
+    assert (found, type(found)) == (expected, type(expected))
+
+
+def test_a_file_read_in_chunks_gives_every_record_once_in_order(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text(HEADER + "".join(ad_line(ad=f"Ad {n}") for n in range(1, 8)) + ad_line(impressions="x"))
+    reader = FileReader(path, ADS, now=NOW, chunk_rows=3)
+    chunks = list(reader.chunks())
+    assert [len(c.rows) + len(c.rejected) for c in chunks] == [3, 3, 2]
+    assert [r.number for c in chunks for r in c.rows] == list(range(1, 8))
+    assert reader.rows_read == 8 and chunks[-1].rejected[0].reason.startswith("impressions: not a number")
+    assert not reader.may_overflow
+
+
+def test_a_mapping_with_an_ad_group_and_no_ad_keys_rows_by_ad_group():
+    mapping = replace(ADS, columns={k: v for k, v in ADS.columns.items() if k != "ad"})
+    assert mapping.grain == "ad_group"
+    row = parse_ad_row(ad_values(ad=None), mapping)
+    assert (row["ad_group_id"], row["ad_id"], row["ad_group_name"]) == ("Brand / Exact", "", "Exact")
+    assert natural_key(row, mapping) == ("google_ads", "1234567890", "Brand / Exact", date(2026, 9, 1))
+    campaign_grain = replace(ADS, columns={k: v for k, v in ADS.columns.items() if k not in ("ad", "ad_group")})
+    assert campaign_grain.grain == "campaign"
+
+
+def test_ticket_status_maps_and_keeps_the_sources_own_wording_and_resolution():
+    tickets = replace(TICKETS, value_maps={**TICKETS.value_maps, "status": {"in progress": "pending"}})
+    row = parse_ticket_row({"id": "J-1", "status": "In Progress", "resolution": "Won't Fix"}, tickets, NOW)
+    assert (row["status"], row["status_raw"], row["resolution"]) == ("pending", "In Progress", "Won't Fix")
+
+
+def test_an_optional_field_without_its_column_is_dropped_not_refused():
+    mapping = replace(ADS, optional=frozenset({"currency"}))
+    header = ["Day", "Platform", "Account", "Campaign", "Ad group", "Ad", "Impr.", "Clicks", "Cost"]
+    assert "currency" not in fit_to_file(mapping, header, Path("x.csv")).columns
+    with pytest.raises(MappingError, match="needs columns 'Currency'"):
+        fit_to_file(ADS, header, Path("x.csv"))
+
+
+def test_lookups_and_optional_fields_are_checked_when_the_mapping_loads(tmp_path):
+    path = tmp_path / "m.yml"
+    path.write_text(
+        "kind: ads\ncolumns: {date: Day, account: A, campaign: Campaign, account_name: N}\n"
+        "defaults: {platform: p}\noptional: [account_name]\n"
+        "lookups: [{file: names.csv, key: {Campaign ID: Id}, columns: Campaign}]\n"
+    )
+    mapping = load_mapping(path)
+    assert mapping.optional == {"account_name"}
+    assert mapping.lookups[0] == Lookup("names.csv", "Campaign ID", "Id", ("Campaign",))
+    path.write_text("kind: ads\ncolumns: {date: Day, account: A, campaign: C}\ndefaults: {platform: p}\nlookups: [x]\n")
+    with pytest.raises(MappingError, match="each of `lookups` needs `file`, `key` and `columns`"):
+        load_mapping(path)
+    path.write_text(
+        "kind: ads\ncolumns: {date: Day, account: A, campaign: C}\ndefaults: {platform: p}\noptional: [ad]\n"
+    )
+    with pytest.raises(MappingError, match="`optional` names fields without a column"):
+        load_mapping(path)
+
+
+def test_unreadable_records_count_towards_a_chunk_so_a_file_of_them_stays_in_chunks(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text(HEADER + "a,b\n" * 7)
+    chunks = list(FileReader(path, ADS, now=NOW, chunk_rows=3).chunks())
+    assert [len(c.rejected) for c in chunks] == [3, 3, 1]
+    assert chunks[0].rejected[0].reason == "row has 2 fields, header has 10"

@@ -48,7 +48,7 @@ from summed
   children of the parent level's top entities are ranked, as a prompt shows them: `parent_model`
   is that level's top-N model. Entities with neither spend nor impressions are not "top".
 #}
-{% macro top_by_spend(entity_keys, parent_keys=[], parent_model=none, ads_only=false) -%}
+{% macro top_by_spend(entity_keys, parent_keys=[], parent_model=none, grains=none) -%}
 {%- set window_keys = ['platform', 'account_id', 'window_days', 'window_start', 'window_end'] -%}
 with totals as (
     select
@@ -56,8 +56,8 @@ with totals as (
         {{ summed_metrics() }},
         count(distinct date_day) filter (where is_provisional) as provisional_days
     from {{ ref('int_ads__window_facts') }}
-    {%- if ads_only %}
-    where grain = 'ad'
+    {%- if grains %}
+    where grain in ('{{ grains | join("', '") }}')
     {%- endif %}
     group by {{ (window_keys + entity_keys) | join(', ') }}
     having sum(cost) > 0 or sum(impressions) > 0

@@ -1,6 +1,8 @@
 {#
   The canonical daily fact: one row per (platform, account, campaign, ad group, ad, day) with the
-  additive metrics only. Rows with grain = 'campaign' (ad_group_id and ad_id NULL) hold what the
+  additive metrics only. Rows with grain = 'ad_group' (ad_id NULL) are what an ad group reports without
+  ads (an ad-set export; raw.ad_daily_metrics holds them with ad_id ''). Rows with grain = 'campaign'
+  (ad_group_id and ad_id NULL) hold what the
   platform reports for a campaign beyond its ads: all of a campaign without ad rows (Performance
   Max, ...), and any remainder of one whose ads do not add up to its campaign total. Summing any
   grain therefore gives the platform's own campaign and account totals.
@@ -108,8 +110,10 @@ unattributed as (
 ),
 
 facts as (
+    -- An ad row without an ad (ad_id '', from an export at ad-group grain) is the ad group's own.
     select
-        platform, account_id, campaign_id, ad_group_id, ad_id, date_day, 'ad' as grain,
+        platform, account_id, campaign_id, ad_group_id, nullif(ad_id, '') as ad_id, date_day,
+        case when ad_id = '' then 'ad_group' else 'ad' end as grain,
         {{ additive_metrics() }},
         extracted_at
     from ad_rows

@@ -1,6 +1,8 @@
--- Ad group x day: sums of its ads' rows, ratios re-derived.
+-- Ad group x day: sums of its ads' rows and of its own (an export at ad-group grain), ratios re-derived.
 with summed as (
-    {{ summed_daily_facts(['platform', 'account_id', 'campaign_id', 'ad_group_id'], where="grain = 'ad'") }}
+    {{ summed_daily_facts(
+        ['platform', 'account_id', 'campaign_id', 'ad_group_id'], where="grain in ('ad', 'ad_group')"
+    ) }}
 )
 
 select

@@ -2,7 +2,7 @@
 {{ config(materialized='table') }}
 
 with top as (
-    {{ top_by_spend(['campaign_id', 'ad_group_id'], ['campaign_id'], 'top_campaigns', ads_only=true) }}
+    {{ top_by_spend(['campaign_id', 'ad_group_id'], ['campaign_id'], 'top_campaigns', grains=['ad', 'ad_group']) }}
 )
 
 select

@@ -3,7 +3,7 @@
 
 with top as (
     {{ top_by_spend(
-        ['campaign_id', 'ad_group_id', 'ad_id'], ['campaign_id', 'ad_group_id'], 'top_ad_groups', ads_only=true
+        ['campaign_id', 'ad_group_id', 'ad_id'], ['campaign_id', 'ad_group_id'], 'top_ad_groups', grains=['ad']
     ) }}
 )
 

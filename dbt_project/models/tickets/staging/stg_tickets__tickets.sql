@@ -5,6 +5,8 @@ select
     priority,
     priority_raw,
     status,
+    status_raw,
+    resolution,
     channel,
     category,
     created_at,
