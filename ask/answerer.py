@@ -1015,6 +1015,8 @@ class TicketAnswerer:
         shape = self.intent.shape
         if shape == "compare":
             return self.compare()
+        if shape == "average":
+            return self.average()
         if shape == "share" and self.intent.ticket_measure == "sla" and not self.intent.group_by:
             shape = self.intent.shape = "total"  # "what share met the SLA" is SLA attainment itself
         elif shape == "share" and not self.intent.group_by:
@@ -1285,6 +1287,36 @@ class TicketAnswerer:
             text = head + "\n".join(f"{i}. {g}: {v:,}" for i, (g, v) in enumerate(ranked, 1))
         return (
             f"{text}\n({when(period)}{self.filters_text()})",
+            "ticket_sql",
+            [fact],
+        )
+
+    def average(self) -> tuple[str, str, list[dict]]:
+        """'Average daily tickets': the period's count over its covered days (weeks, months)."""
+        if self.intent.ticket_measure not in ("created", "resolved"):
+            raise NotUnderstood(
+                "I can average ticket counts per day, week or month (created or resolved).", "unsupported_shape"
+            )
+        period = self.period()
+        self.check_covered(period)
+        first, last = self.coverage()
+        assert first is not None and last is not None
+        start, end = max(period.start, first), min(period.end, last)
+        days = (end - start).days + 1
+        unit = self.intent.average_unit or "day"
+        divisor = {
+            "day": Decimal(days),
+            "week": Decimal(days) / 7,
+            "month": Decimal((end.year - start.year) * 12 + end.month - start.month + 1),
+        }[unit]
+        text, fact = self.measure(Period(start, end, period.label), None)
+        value = Decimal(fact["value"]) / divisor
+        fact.update({"average": plain(value), "per": unit, "divisor": plain(divisor)})
+        label = TICKET_LABELS[self.intent.ticket_measure or "created"]
+        clipped = "" if (start, end) == (period.start, period.end) else f" (the data covers {format_range(start, end)})"
+        return (
+            f"{format_number(value)} {label} per {unit} on average over {when(period)}{clipped}: "
+            f"{fact['value']:,} over {days} days{self.filters_text()}.",
             "ticket_sql",
             [fact],
         )

@@ -789,8 +789,9 @@ def _read_ticket_measure(reader: Reader, catalog: Catalog, intent: Intent) -> No
             intent.ticket_measure = name
             reader.claim(match.span())
             break
+    # average / median / p90 of a time; "average daily tickets" is an average count, read as a shape.
     for stat, pattern in STATS:
-        if reader.take(pattern):
+        if intent.ticket_measure in ("first_response_hours", "resolution_hours") and reader.take(pattern):
             intent.stat = stat
             break
     # Values in the canonical vocabulary or the source's own: 'urgent', 'Blocker', 'email', 'Refund request'.
@@ -841,6 +842,8 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         intent.shape = "top"
         intent.group_by = group
         intent.top_n = _number(n_raw) if n_raw else 1
+        if intent.top_n < 1:
+            raise NotUnderstood(f"Top {intent.top_n}? Ask for at least one.", "unsupported_shape")
         intent.order = "asc" if word in ("bottom", "worst", "lowest", "smallest", "least", "fewest") else "desc"
         if word in ("best", "worst") and not intent.metrics:
             intent.notes.append("best/worst")

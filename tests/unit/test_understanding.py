@@ -371,3 +371,11 @@ def test_an_account_name_wins_over_an_ad_that_repeats_it():
 def test_ticket_share_of_a_filter():
     intent = read("what share of tickets were urgent last month")
     assert (intent.shape, intent.ticket_filters) == ("share", [("priority", "priority", "urgent")])
+
+
+def test_average_ticket_counts_are_a_shape_not_a_time_statistic():
+    intent = read("average daily tickets last month")
+    assert (intent.domain, intent.shape, intent.average_unit, intent.stat) == ("tickets", "average", "day", None)
+    assert read("average first response time last month").stat == "avg"
+    with pytest.raises(NotUnderstood, match="at least one"):
+        read("top 0 campaigns by clicks")
