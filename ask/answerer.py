@@ -755,8 +755,17 @@ class AdAnswerer:
                 if self.intent.shape == "trend" and index > 1:
                     line += f" ({format_change(previous_value, value, metric, currency)})"
                 previous_value = value
-                lines.append(line)
                 facts.append(self.fact(metric, value, row, period, {"group_by": self.intent.group_by, "group": label}))
+                others = []
+                for other in self.metrics[1:]:  # "spend and clicks by campaign": every metric on the line
+                    other_value = metric_value(other, row["sums"])
+                    others.append(f"{other.label} {format_value(other, other_value, currency)}")
+                    facts.append(
+                        self.fact(other, other_value, row, period, {"group_by": self.intent.group_by, "group": label})
+                    )
+                if others:
+                    line += " (" + ", ".join(others) + ")"
+                lines.append(line)
             if ties:
                 lines.append(f"(tied with {', '.join(self.group_label(r['group']) for r, _ in ties)})")
             header = f"In {currency}:\n" if len({r["currency"] for r in rows}) > 1 else ""
@@ -769,7 +778,7 @@ class AdAnswerer:
                 else f"The {KIND.get(self.intent.group_by or '', self.intent.group_by)} with the "
                 f"{'highest' if self.intent.order == 'desc' else 'lowest'} {metric.label}"
             ),
-            "breakdown": f"{metric.label.capitalize() if metric.label.islower() else metric.label} by {KIND.get(self.intent.group_by or '', self.intent.group_by)}",
+            "breakdown": f"{' and '.join(m.label for m in self.metrics).capitalize() if metric.label.islower() else ' and '.join(m.label for m in self.metrics)} by {KIND.get(self.intent.group_by or '', self.intent.group_by)}",
             "trend": f"{metric.label.capitalize() if metric.label.islower() else metric.label} by {self.intent.group_by}",
         }[self.intent.shape]
         head = f"{what} for {self.subject()}, {when(period)}:\n"

@@ -1066,7 +1066,7 @@ def _check_consistency(intent: Intent) -> None:
             "Tickets aren't linked to campaigns or accounts; ask about tickets on their own or about spend.",
             "unsupported_shape",
         )
-    if len(intent.metrics) > 1 and intent.shape not in ("total", "compare"):
+    if len(intent.metrics) > 1 and intent.shape not in ("total", "compare", "breakdown"):
         raise NotUnderstood(
             "Ask for one metric at a time in a breakdown, ranking, average, trend or share.", "unsupported_shape"
         )

@@ -404,3 +404,11 @@ def test_two_campaigns_get_one_figure_each_not_their_sum(cur, online, ads):
     assert {f["group"]: f["value"] for f in result.facts}.keys() == {"camp 1", "camp 2"}
     for fact in result.facts:
         assert close(fact["value"], expected[fact["group"]])
+
+
+def test_several_metrics_by_campaign(cur, online, ads):
+    result = ask(cur, online, "spend and clicks by campaign in May", AS_OF_2020)
+    expected = in_month(ads, 5).groupby("campaign_number")[["cost", "clicks"]].sum()
+    got = {(f["group"], f["metric"]): f["value"] for f in result.facts}
+    for campaign, row in expected.iterrows():
+        assert close(got[(campaign, "cost")], row.cost) and close(got[(campaign, "clicks")], row.clicks)

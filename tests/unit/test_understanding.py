@@ -379,3 +379,9 @@ def test_average_ticket_counts_are_a_shape_not_a_time_statistic():
     assert read("average first response time last month").stat == "avg"
     with pytest.raises(NotUnderstood, match="at least one"):
         read("top 0 campaigns by clicks")
+
+
+def test_several_metrics_in_a_breakdown_but_not_in_a_ranking():
+    assert read("spend, clicks and conversions by campaign last month").metrics == ["cost", "clicks", "conversions"]
+    with pytest.raises(NotUnderstood, match="one metric at a time"):
+        read("top 2 campaigns by spend and clicks last month")
