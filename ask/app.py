@@ -30,9 +30,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ask import interactions
-from ask.auth import Unauthorized, authenticate
+from ask.auth import KEY_PATTERN, Unauthorized, authenticate
 from ask.pool import DatabaseTimeout, DatabaseUnavailable, Pool
-from ask.service import Asked, Forbidden, ask_question
+from ask.prompts import SERVED, account_subject
+from ask.search import search_tickets, searchable_sources
+from ask.service import Asked, Forbidden, ask_question, narrowed_scope
 from resources.database import resolve_database_url
 from resources.database_url import DatabaseUrl
 from resources.ids import PLATFORMS
@@ -111,13 +113,29 @@ class AskResponse(BaseModel):
     interaction_id: int
     route: str = Field(description="How it was answered (metric_sql, no_data, unsupported_metric, ...).")
     facts_used: list[dict]
-    snapshot_id: int | None = Field(default=None, description="Prompt snapshot used (none for direct SQL answers).")
+    snapshot_id: int | None = Field(
+        default=None,
+        description="The served prompt snapshot in force for the one account (or ticket source) asked about; "
+        "null when the question covers several, or none is served, or it has expired.",
+    )
     data_freshness: dict
     provider: str
     cost_usd: Decimal
     intent: dict | None = Field(default=None, description="What the question was understood to ask.")
     conversation_id: str | None = None
     rerun_of: int | None = None
+
+
+class PromptOut(BaseModel):
+    snapshot_id: int
+    subject: str = Field(description="google_ads:<account id> (or tickets:<source>).")
+    served_version: int = Field(description="Grows each time a new snapshot is served.")
+    template_slug: str
+    template_version: int
+    generated_at: datetime
+    expires_at: datetime
+    expired: bool = Field(description="Past expires_at: not served to a language model as current.")
+    text: str
 
 
 class FeedbackRequest(BaseModel):
@@ -172,6 +190,23 @@ class InteractionPage(BaseModel):
     next_before_id: int | None = Field(description="Pass as before_id for the next (older) page; null: no more.")
 
 
+class TicketHit(BaseModel):
+    source: str
+    ticket_id: str
+    similarity: float = Field(description="Cosine similarity to the query, -1..1 (higher: closer).")
+    subject: str | None
+    status: str | None
+    priority: str | None
+    created_at: datetime | None
+
+
+class TicketSearchResponse(BaseModel):
+    query: str
+    model: str = Field(description="The embedding model of the query and of the vectors searched.")
+    sources: list[str] = Field(description="The ticket sources searched (your workspace's).")
+    results: list[TicketHit]
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok"]
@@ -194,6 +229,7 @@ def _error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "An account or ticket source outside your workspace (whether or not it exists).",
         404: "No such interaction in your workspace.",
         413: "Request body over 64 KiB.",
+        409: "Not ready: the tickets have no vectors of the configured model yet.",
         422: "Malformed request: the body says which field and why (never echoing the value).",
         503: "Database down, not ready or busy: retry later (see Retry-After).",
         504: "The database did not answer in time.",
@@ -290,6 +326,7 @@ bearer = HTTPBearer(auto_error=False, description="An API key: `burry keys creat
 # Module level: with postponed annotations FastAPI resolves these names in the module's globals.
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 InteractionId = Annotated[int, Path(ge=1, le=BIGINT)]
+PromptAccountId = Annotated[Text, Path(min_length=1, max_length=64, description="An ad account id, in any spelling.")]
 
 
 def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, **pool_options: Any) -> FastAPI:
@@ -327,6 +364,16 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Who asks comes before what is asked: without a well-formed key, a malformed body is a 401 too.
+        if request.url.path != "/v1/health" and not KEY_PATTERN.fullmatch(
+            request.headers.get("authorization", "").removeprefix("Bearer ").removeprefix("bearer ").strip()
+        ):
+            return error(
+                401,
+                "unauthorized",
+                "no valid API key: send Authorization: Bearer <key>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return error(422, "invalid_request", "the request is malformed", _validation_details(exc))
 
     @app.exception_handler(Unauthorized)
@@ -530,6 +577,77 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
             raise StarletteHTTPException(404, "no such interaction in your workspace")
         return _ask_response(asked, conversation_id, rerun_of=interaction_id)
 
+    @app.get(
+        "/v1/prompts/{account_id}",
+        response_model=PromptOut,
+        responses=_error_responses(401, 403, 404, 422, 503, 504),
+    )
+    def get_prompt(
+        account_id: PromptAccountId, credentials: Credentials, platform: Platform | None = None
+    ) -> PromptOut:
+        """The prompt snapshot served for one ad account of your workspace (for debugging and the console)."""
+
+        def work(cur):
+            caller = authenticate(cur, token(credentials))
+            scope, owned_platform, owned_id = narrowed_scope(caller.scope, platform, account_id)
+            assert owned_platform is not None and owned_id is not None
+            return SERVED.get(cur, account_subject(owned_platform, owned_id))
+
+        served = database.pool.run(work)
+        if served is None:
+            raise StarletteHTTPException(404, "no prompt is served for this account yet (`burry refresh all`)")
+        return PromptOut(
+            snapshot_id=served.snapshot_id,
+            subject=served.subject_key,
+            served_version=served.served_version,
+            template_slug=served.template_slug,
+            template_version=served.template_version,
+            generated_at=served.generated_at,
+            expires_at=served.expires_at,
+            expired=served.expired(),
+            text=served.text,
+        )
+
+    @app.get(
+        "/v1/search/tickets",
+        response_model=TicketSearchResponse,
+        responses=_error_responses(401, 403, 409, 422, 503, 504),
+    )
+    def search_tickets_endpoint(
+        credentials: Credentials,
+        q: Annotated[Text, Query(min_length=1, max_length=MAX_QUESTION, description="What to look for.")],
+        k: Annotated[int, Query(ge=1, le=100, description="How many tickets.")] = 10,
+        source: Annotated[Text | None, Query(min_length=1, max_length=64, description="One ticket source.")] = None,
+        min_similarity: Annotated[float | None, Query(ge=-1, le=1, description="Drop weaker matches.")] = None,
+    ) -> TicketSearchResponse:
+        """Your workspace's tickets nearest in meaning to `q` (semantic search), nearest first."""
+        from resources.embeddings.providers import EmbedderConfig, get_embedder
+        from resources.embeddings.search import NotEmbedded, embed_query, require_space
+
+        config = EmbedderConfig.from_settings()
+
+        def authorise(cur) -> None:
+            # The key, the source, and vectors to search, before anything is spent on the query.
+            searchable_sources(authenticate(cur, token(credentials)), source)
+            require_space(cur, "ticket", *config.space_identity())
+
+        def work(cur):
+            caller = authenticate(cur, token(credentials))
+            return search_tickets(cur, caller, query, k, source, min_similarity)
+
+        try:
+            database.pool.run(authorise)
+            query = embed_query(get_embedder(config), q)  # no connection held while the model runs
+            found = database.pool.run(work)
+        except NotEmbedded as exc:
+            return error(409, "not_ready", str(exc))  # type: ignore[return-value]
+        return TicketSearchResponse(
+            query=found.query,
+            model=found.model,
+            sources=list(found.sources),
+            results=[TicketHit(**vars(match)) for match in found.matches],
+        )
+
     return app
 
 
@@ -546,6 +664,7 @@ def _ask_response(asked: Asked, conversation_id: str | None, rerun_of: int | Non
         intent=answer.intent,
         conversation_id=conversation_id,
         rerun_of=rerun_of,
+        snapshot_id=asked.snapshot_id,
     )
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from ask import interactions
 from ask.answerer import Answer, answer
 from ask.auth import Caller
+from ask.prompts import SERVED, subject_of
 from ask.scope import Scope
 from resources.ids import normalize_account_id
 
@@ -27,6 +28,9 @@ class Asked:
     answer: Answer
     platform: str | None
     account_id: str | None
+    # The served prompt snapshot in force for the one account (or ticket source) asked about;
+    # None when the question covers several, or none is served or it has expired.
+    snapshot_id: int | None = None
 
 
 def narrowed_scope(scope: Scope, platform: str | None, account_id: str | None) -> tuple[Scope, str | None, str | None]:
@@ -85,4 +89,14 @@ def ask_question(
         request=request,
         rerun_of=rerun_of,
     )
-    return Asked(interaction_id, result, platform, account_id)
+    snapshot_id = served_snapshot_id(cur, scope, result)
+    if snapshot_id is not None:
+        cur.execute("UPDATE app.interactions SET snapshot_id = %s WHERE id = %s", (snapshot_id, interaction_id))
+    return Asked(interaction_id, result, platform, account_id, snapshot_id)
+
+
+def served_snapshot_id(cur, scope: Scope, result: Answer) -> int | None:
+    """The snapshot in force for the question's one subject (ask/prompts.py), if any."""
+    subject = subject_of(scope, (result.intent or {}).get("domain"))
+    served = SERVED.current(cur, subject) if subject is not None else None
+    return served.snapshot_id if served is not None else None

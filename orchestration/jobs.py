@@ -1,19 +1,34 @@
 """Jobs and schedules: extract every account every 6 hours, then rebuild tickets and marts."""
 
 from dagster import (
+    AddDynamicPartitionsRequest,
     AssetSelection,
+    DagsterRunStatus,
     DefaultScheduleStatus,
+    DefaultSensorStatus,
     RunRequest,
+    RunStatusSensorContext,
     ScheduleEvaluationContext,
+    SensorResult,
     SkipReason,
     define_asset_job,
+    run_status_sensor,
     schedule,
 )
 
 from assets.ads.extract import AD_ACCOUNTS, AD_ACCOUNTS_NAME, extract_ad_account
 from assets.dbt.assets import dbt_models
+from assets.embeddings.assets import ad_vectors, ticket_vectors
 from assets.imports.drop_folder import import_dropped_files
+from assets.prompts.assets import (
+    PROMPT_SUBJECTS,
+    PROMPT_SUBJECTS_NAME,
+    prompt_snapshots,
+    prompt_templates,
+    served_prompts,
+)
 from assets.tickets.extract import extract_tickets
+from resources.postgres import PostgresResource
 
 REFRESH_CRON = "0 */6 * * *"
 # Marts rebuild 30 minutes after the extracts start: one dbt run over all accounts' fresh rows.
@@ -63,3 +78,51 @@ def ad_accounts_every_6_hours(context: ScheduleEvaluationContext):
 @schedule(cron_schedule=TRANSFORM_CRON, job=refresh_tickets_and_marts, default_status=DefaultScheduleStatus.RUNNING)
 def marts_every_6_hours(context: ScheduleEvaluationContext):
     return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y%m%dT%H%M"))
+
+
+# Embeddings (assets/embeddings): incremental, so a run embeds only new or changed texts; the nightly
+# run is the backfill (seed 001's nightly precompute), after the day's last 6-hourly refresh.
+EMBEDDINGS_CRON = "0 4 * * *"
+
+embed_tickets_and_ads = define_asset_job(
+    "embed_tickets_and_ads",
+    selection=AssetSelection.assets(ticket_vectors, ad_vectors)
+    | AssetSelection.checks_for_assets(ticket_vectors, ad_vectors),
+    description="Embed tickets and ads whose text is new or changed, then check the vectors' quality.",
+)
+
+
+@schedule(cron_schedule=EMBEDDINGS_CRON, job=embed_tickets_and_ads, default_status=DefaultScheduleStatus.RUNNING)
+def embeddings_nightly(context: ScheduleEvaluationContext):
+    return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y%m%dT%H%M"))
+
+
+# Prompts (assets/prompts): templates -> snapshots -> served prompts, one run per subject (an ad
+# account or a ticket source), after every successful marts build.
+refresh_prompts = define_asset_job(
+    "refresh_prompts",
+    selection=AssetSelection.assets(prompt_templates, prompt_snapshots, served_prompts),
+    partitions_def=PROMPT_SUBJECTS,
+    description="Sync the templates, render one subject's snapshot over the marts, check it, then serve it.",
+)
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=[refresh_tickets_and_marts, rebuild_marts],
+    request_job=refresh_prompts,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def prompts_after_marts(context: RunStatusSensorContext, database: PostgresResource):
+    """New snapshots for every subject once the marts are rebuilt (its partitions added first)."""
+    from assets.prompts.context import subject_keys
+
+    with database.connect() as conn, conn.cursor() as cur:
+        keys = subject_keys(cur)
+    known = set(context.instance.get_dynamic_partitions(PROMPT_SUBJECTS_NAME))
+    new = [key for key in keys if key not in known]
+    run_id = context.dagster_run.run_id
+    return SensorResult(
+        run_requests=[RunRequest(run_key=f"{key}@{run_id}", partition_key=key) for key in keys],
+        dynamic_partitions_requests=[AddDynamicPartitionsRequest(PROMPT_SUBJECTS_NAME, new)] if new else [],
+    )

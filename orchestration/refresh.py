@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult, JobDefinition
 
@@ -35,6 +35,10 @@ class RefreshOutcome:
     transform_run: ExecuteInProcessResult
     # Why the source's accounts could not be listed (the registry step); the registered ones still ran.
     registry_error: str | None = None
+    # One run per prompt subject (ad account, ticket source): templates -> snapshot -> served prompt.
+    prompt_runs: dict[str, ExecuteInProcessResult] = field(default_factory=dict)
+    # The embedding run (`refresh_everything(embeddings=True)`: the demo), when there was one.
+    embeddings_run: ExecuteInProcessResult | None = None
 
     @property
     def failed_accounts(self) -> list[str]:
@@ -42,12 +46,17 @@ class RefreshOutcome:
 
     @property
     def failed_steps(self) -> list[str]:
-        steps = {"file imports": self.import_run, "tickets and marts": self.transform_run}
+        steps = {
+            "file imports": self.import_run,
+            "tickets and marts": self.transform_run,
+            "embeddings": self.embeddings_run,
+        }
         registry = ["account registry"] if self.registry_error else []
         return (
             registry
             + self.failed_accounts
             + [name for name, run in steps.items() if run is not None and not run.success]
+            + [f"prompts {key}" for key, run in self.prompt_runs.items() if not run.success]
         )
 
     @property
@@ -132,8 +141,10 @@ def refresh_everything(
     defs: Definitions | None = None,
     on_step=None,
     on_heal: Callable[[str], None] | None = None,
+    embeddings: bool = False,
 ) -> RefreshOutcome:
-    """`lookback_days` (default: each asset's own default) is the lookback of the whole refresh.
+    """`lookback_days` (default: each asset's own default) is the lookback of the whole refresh;
+    `embeddings`: then embed new and changed tickets and ads (the demo does; the schedules nightly).
     `on_step(label)` is called before each run (progress in the CLI); `on_heal(line)` for each
     run or refresh job of an earlier, killed refresh marked failed (default: a warning log)."""
     if defs is None:
@@ -152,7 +163,45 @@ def refresh_everything(
     imports = run_job(defs, "import_dropped_files", instance, run_config, lookback_days)
     step("tickets, checks and dbt marts")
     transform = run_job(defs, "refresh_tickets_and_marts", instance, run_config, lookback_days)
-    return RefreshOutcome(account_runs, imports, transform, registry_error)
+    # Prompt snapshots only over marts that built: a failed build keeps the served prompts as they were.
+    prompts = refresh_prompts(instance, defs, run_config, on_step=step) if transform.success else {}
+    embedded = None
+    if embeddings:  # off for the schedules' refresh: the nightly embeddings job does it (04:00)
+        step("embeddings of new and changed tickets and ads")
+        embedded = run_job(defs, "embed_tickets_and_ads", instance, run_config)
+    return RefreshOutcome(account_runs, imports, transform, registry_error, prompts, embedded)
+
+
+def refresh_prompts(
+    instance: DagsterInstance,
+    defs: Definitions | None = None,
+    run_config: dict | None = None,
+    keys: list[str] | None = None,
+    on_step=None,
+) -> dict[str, ExecuteInProcessResult]:
+    """Templates -> snapshot -> served prompt for each subject (`keys`, default every ad account
+    and ticket source), one run each; their partitions are added first. After the marts."""
+    from assets.prompts.assets import PROMPT_SUBJECTS_NAME
+    from assets.prompts.context import subject_keys
+
+    if defs is None:
+        from orchestration.definitions import defs as default_defs
+
+        defs = default_defs
+    resources = defs.resources
+    assert resources is not None  # the database resource is bound in orchestration/definitions.py
+    if keys is None:
+        with resources["database"].connect() as conn, conn.cursor() as cur:
+            keys = subject_keys(cur)
+    known = set(instance.get_dynamic_partitions(PROMPT_SUBJECTS_NAME))
+    new = [key for key in keys if key not in known]
+    if new:
+        instance.add_dynamic_partitions(PROMPT_SUBJECTS_NAME, new)
+    runs = {}
+    for key in keys:
+        (on_step or (lambda label: None))(f"prompt snapshot {key}")
+        runs[key] = run_job(defs, "refresh_prompts", instance, run_config, partition_key=key)
+    return runs
 
 
 def rebuild_marts(
@@ -173,3 +222,18 @@ def rebuild_marts(
     if full_refresh:
         config["ops"] = {**config.get("ops", {}), "dbt_models": {"config": {"full_refresh": True}}}
     return run_job(defs, "rebuild_marts", instance, config, lookback_days)
+
+
+def refresh_embeddings(
+    instance: DagsterInstance,
+    run_config: dict | None = None,
+    defs: Definitions | None = None,
+    on_heal: Callable[[str], None] | None = None,
+) -> ExecuteInProcessResult:
+    """Embed new and changed tickets and ads, then check the vectors: what the nightly schedule runs."""
+    if defs is None:
+        from orchestration.definitions import defs as default_defs
+
+        defs = default_defs
+    heal(instance, defs, on_heal)
+    return run_job(defs, "embed_tickets_and_ads", instance, run_config)

@@ -13,6 +13,12 @@
   GOOGLE_ADS_CONFIGURATION_FILE_PATH naming a google-ads.yaml. Secrets: never logged.
 - BURRY_DEMO_END_DATE: last day of demo data. Default yesterday.
 - BURRY_LOG_LEVEL: a root logging level for the CLI (Dagster logs runs through its own handlers).
+- BURRY_EMBEDDING_PROVIDER (`local`, `onnx` or `openai`), BURRY_EMBEDDING_MODEL: the embedding
+  provider and its model (default: local sentence-transformers with the packaged all-MiniLM-L6-v2).
+  OPENAI_API_KEY, OPENAI_BASE_URL: for `openai` (a secret: never logged).
+  BURRY_HNSW_EF_SEARCH: HNSW candidate list size per search (default 100).
+  BURRY_MODEL_CACHE: where derived model files (the ONNX export) are kept. Default `.burry/models`.
+  Model weights are never downloaded: `offline_models()` sets HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE.
 - BURRY_DBT_PARENT_PID: set by Burry for the dbt process it starts (`burry-dbt`, resources/dbt_guard.py):
   the pid that must still be its parent once it has asked to die with it.
 
@@ -155,3 +161,41 @@ def environment_for_children(extra: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+# -- embeddings ---------------------------------------------------------------------------------------
+def embedding_provider() -> str:
+    return _get("BURRY_EMBEDDING_PROVIDER") or "local"
+
+
+def embedding_model() -> str | None:
+    return _get("BURRY_EMBEDDING_MODEL")
+
+
+def openai_api_key() -> str | None:
+    return _get("OPENAI_API_KEY")
+
+
+def openai_base_url() -> str | None:
+    return _get("OPENAI_BASE_URL")
+
+
+def hnsw_ef_search() -> int:
+    value = _get("BURRY_HNSW_EF_SEARCH")
+    if value is None:
+        return 100
+    if not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise ValueError(f"BURRY_HNSW_EF_SEARCH={value!r} must be an integer from 1 to 1000")
+    return int(value)
+
+
+def model_cache_dir() -> Path:
+    return _path("BURRY_MODEL_CACHE", local_state_dir() / "models")
+
+
+def offline_models() -> None:
+    """Before loading a model: Hugging Face libraries must read local files only, never download.
+    Set in this process (they read these variables when loading), not just for children."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

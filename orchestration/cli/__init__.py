@@ -7,6 +7,8 @@
     burry workspaces add|list|grant, burry users add, burry keys create|list|revoke
     burry import ads|tickets FILE --mapping MAPPING
     burry refresh marts [--full-refresh] [--lookback-days N] | all [--lookback-days N]
+    burry prompts list|show|diff|preview|render|activate|snapshot|refresh
+    burry search tickets "refund not received" [--k 10] [--source S] | ads "..." | embed
     burry dbt-prepare
 
 Adding a command group: a module here with its own `app = typer.Typer(...)` (typer and
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 
 import typer
 
-from orchestration.cli import ask, db, dbt, demo, imports, keys, refresh, users, workspaces
+from orchestration.cli import ask, db, dbt, demo, imports, keys, prompts, refresh, search, users, workspaces
 
 app = typer.Typer(
     name="burry",
@@ -45,6 +47,8 @@ app.add_typer(dbt.app)  # dbt-prepare
 app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(users.app, name="users")
 app.add_typer(keys.app, name="keys")
+app.add_typer(search.app, name="search")
+app.add_typer(prompts.app, name="prompts")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,7 +63,7 @@ def demo(
     defs = build_definitions(demo_end_date=end_date)
     with open_instance(url) as instance, step_progress("materializing") as on_step:
         outcome = refresh_everything(
-            instance, run_config=CONSOLE_INFO, defs=defs, on_step=on_step, on_heal=report_healed
+            instance, run_config=CONSOLE_INFO, defs=defs, on_step=on_step, on_heal=report_healed, embeddings=True
         )
     accounts = demo_accounts(url)
     if not outcome.success:

@@ -95,6 +95,7 @@ def refresh_all(lookback_days: LookbackDays = None) -> None:
             **{f"extract {key}": run for key, run in outcome.account_runs.items()},
             "import dropped files": outcome.import_run,
             "tickets and marts": outcome.transform_run,
+            **{f"prompts {key}": run for key, run in outcome.prompt_runs.items()},
         }
         failed = ["account registry"] if outcome.registry_error else []
         failed += [f"{step} (run {run.run_id})" for step, run in runs.items() if run is not None and not run.success]

@@ -139,6 +139,12 @@ def test_missing_malformed_and_unknown_keys_are_401(client, authorization):
         assert_error(client.request(method, path, json=body, headers=headers), 401, "unauthorized")
 
 
+def test_no_key_is_401_even_with_a_malformed_body(client):
+    for body in ({}, {"question": ""}, {"question": QUESTION, "unknown": 1}):
+        assert_error(client.post("/v1/ask", json=body), 401, "unauthorized")
+    assert_error(client.post("/v1/feedback", json={"rating": 9}), 401, "unauthorized")
+
+
 def test_a_wrong_secret_for_a_real_prefix_and_a_revoked_key_are_401(client, built_db):
     from ask.auth import revoke_key
 
@@ -217,10 +223,11 @@ def test_a_body_over_the_limit_is_413_and_a_1mb_account_id_is_not_echoed(client,
     assert_error(chunked, 413, "too_large")
 
 
-def test_unknown_paths_and_methods_are_json(client):
+def test_unknown_paths_and_methods_are_json(client, keys):
     assert_error(client.get("/nope"), 404, "not_found")
     assert_error(client.get("/v1/ask"), 405, "method_not_allowed")
-    assert_error(client.get(f"/v1/interactions/{2**70}", headers={}), 422)
+    assert_error(client.get(f"/v1/interactions/{2**70}", headers=bearer(keys["test"])), 422)
+    assert_error(client.get(f"/v1/interactions/{2**70}", headers={}), 401)  # no key: 401 before any validation
 
 
 def test_openapi_documents_every_error_status(client):

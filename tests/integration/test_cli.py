@@ -59,7 +59,9 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         # Dagster's run storage lives in the same database (schema `dagster`), and the run succeeded.
         cur.execute("SELECT status, count(*) FROM dagster.runs GROUP BY 1")
-        assert cur.fetchall() == [("SUCCESS", 5)], "one run per ad account, file imports, tickets and marts"
+        # one run per ad account, file imports, tickets and marts; one prompt run per subject (3 accounts,
+        # the demo ticket source); the embeddings
+        assert cur.fetchall() == [("SUCCESS", 5 + 4 + 1)]
         cur.execute("SELECT count(*) FROM dagster.dynamic_partitions WHERE partitions_def_name = 'ad_accounts'")
         assert cur.fetchone()[0] == 3
         cur.execute("SELECT count(DISTINCT account_id) FROM analytics.account_daily")
@@ -144,7 +146,8 @@ def test_import_is_recorded_in_dagster_and_refresh_rebuilds_the_marts(cli_env, d
         cur.execute("SELECT count(*) FROM analytics.tickets_daily WHERE source = 'jira'")
         assert cur.fetchone()[0] > 0, "the marts were rebuilt with the imported tickets"
         cur.execute("SELECT status, count(*) FROM dagster.runs GROUP BY 1")
-        assert cur.fetchall() == [("SUCCESS", 5 + 1 + 5)], "demo, rebuild_marts, then a whole refresh"
+        # demo (10), rebuild_marts (1), a whole refresh: 5 + a prompt run per subject, now with jira (5)
+        assert cur.fetchall() == [("SUCCESS", 10 + 1 + 10)], "demo, rebuild_marts, then a whole refresh"
 
 
 def test_imported_accounts_go_to_a_workspace_that_keys_can_ask_about(cli_env, db):
@@ -226,7 +229,7 @@ def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env
         wait_for(f"http://127.0.0.1:{ui_port}/server_info", deadline)
         # The UI's GraphQL API sees the materialized marts, and every check with its latest result.
         query = (
-            "{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } "
+            "{ assetNodes { assetKey { path } dependencyKeys { path } assetMaterializations(limit: 1) { runId } "
             "assetChecksOrError { ... on AssetChecks { checks { name blocking jobNames "
             "executionForLatestMaterialization { status } } } } } }"
         )
@@ -251,6 +254,16 @@ def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env
         assert raw_checks["raw/campaign_daily_metrics", "freshness"]["blocking"] is False
         assert all(c["executionForLatestMaterialization"] for c in raw_checks.values()), raw_checks
         assert any(key[0].startswith("analytics/") for key in checks), "dbt tests show as checks too"
+        # Prompts in the graph after the marts: templates -> snapshots (checked) -> served prompts.
+        parents = {
+            "/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]}
+            for n in nodes["data"]["assetNodes"]
+        }
+        assert parents["prompts/snapshots"] >= {"prompts/templates", "analytics/account_overview", "analytics/top_ads"}
+        assert parents["prompts/served"] == {"prompts/snapshots"}
+        assert checks["prompts/snapshots", "numbers_in_context"]["executionForLatestMaterialization"]["status"] == (
+            "SUCCEEDED"
+        )
         answer = httpx.post(
             f"http://127.0.0.1:{api_port}/v1/ask",
             json={

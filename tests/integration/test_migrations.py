@@ -22,6 +22,12 @@ EXPECTED_TABLES = {
     ("app", "api_keys"),
     ("app", "ticket_sources"),
     ("app", "feedback"),
+    ("app", "prompt_templates"),
+    ("app", "prompt_template_versions"),
+    ("app", "prompt_snapshots"),
+    ("app", "served_prompts"),
+    ("app", "embedding_spaces"),
+    ("app", "ai_usage"),
 }
 
 

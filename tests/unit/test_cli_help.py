@@ -38,6 +38,15 @@ EXPECTED_COMMANDS = {
     ("keys", "create"),
     ("keys", "list"),
     ("keys", "revoke"),
+    ("prompts", "list"),
+    ("prompts", "show"),
+    ("prompts", "diff"),
+    ("prompts", "preview"),
+    ("prompts", "render"),
+    ("prompts", "activate"),
+    ("search", "tickets"),
+    ("search", "ads"),
+    ("search", "embed"),
 }
 EXPECTED_OPTIONS = {
     ("demo",): {"--no-serve", "--end-date", "--host", "--ui-port", "--api-port"},
@@ -51,6 +60,10 @@ EXPECTED_OPTIONS = {
     ("keys", "list"): {"--workspace", "--active"},
     ("refresh", "marts"): {"--full-refresh", "--lookback-days"},
     ("refresh", "all"): {"--lookback-days"},
+    ("prompts", "render"): {"--account", "--version"},
+    ("prompts", "refresh"): {"--account"},
+    ("search", "tickets"): {"--k", "--source", "--like", "--min-similarity", "--json"},
+    ("search", "ads"): {"--k", "--json"},
 }
 
 

@@ -31,3 +31,33 @@ def test_groups_are_domain_and_layer_and_imports_feed_the_raw_tables():
     assert AssetKey(["imports", "ad_files"]) in set(
         graph.upstream_key_iterator(AssetKey(["analytics", "campaign_daily"]))
     )
+
+
+def test_prompts_read_templates_then_snapshots_then_served_after_the_marts():
+    graph = defs.resolve_asset_graph()
+    snapshots, served = AssetKey(["prompts", "snapshots"]), AssetKey(["prompts", "served"])
+    assert {graph.get(key).group_name for key in (snapshots, served, AssetKey(["prompts", "templates"]))} == {"prompts"}
+    assert AssetKey(["prompts", "templates"]) in graph.get(snapshots).parent_keys
+    for mart in ("account_overview", "top_campaigns", "top_ad_groups", "top_ads", "tickets_daily"):
+        assert AssetKey(["analytics", mart]) in graph.get(snapshots).parent_keys
+    assert graph.get(served).parent_keys == {snapshots}
+    assert AssetKey(["raw", "ad_daily_metrics"]) in set(graph.upstream_key_iterator(served))
+    assert "refresh_prompts" in {j.name for j in defs.get_repository_def().get_all_jobs()}
+
+
+def test_embeddings_follow_the_raw_tickets_and_ads_with_checks_and_a_nightly_schedule():
+    from orchestration.jobs import EMBEDDINGS_CRON
+
+    graph = defs.resolve_asset_graph()
+    tickets, ads = AssetKey(["embeddings", "ticket_vectors"]), AssetKey(["embeddings", "ad_vectors"])
+    assert {graph.get(key).group_name for key in (tickets, ads)} == {"embeddings"}
+    assert {AssetKey(["raw", "tickets"]), AssetKey(["raw", "ticket_comments"])} <= graph.get(tickets).parent_keys
+    assert {AssetKey(["raw", "ads"]), AssetKey(["raw", "ad_groups"]), AssetKey(["raw", "campaigns"])} <= graph.get(
+        ads
+    ).parent_keys
+    checks = {(key.asset_key, key.name) for key in graph.asset_check_keys}
+    for name in ("dimensions", "zero_vectors", "norms", "duplicates", "coverage"):
+        assert {(tickets, name), (ads, name)} <= checks
+    schedule = defs.resolve_schedule_def("embeddings_nightly")
+    assert schedule.cron_schedule == EMBEDDINGS_CRON == "0 4 * * *"
+    assert schedule.job_name == "embed_tickets_and_ads"

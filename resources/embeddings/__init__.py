@@ -1,0 +1,1 @@
+"""Embeddings: text extraction, providers, vector spaces in pgvector, semantic search."""
