@@ -981,7 +981,8 @@ class TicketAnswerer:
         self.today = today
         self.current_period: Period | None = None
         self._stats: tuple[date | None, date | None, int] | None = None
-        if not scope.ticket_sources or not _relation_exists(cur, TICKETS):
+        searching = intent.ticket_measure in ("mentions", "similar")  # reads vectors, not the marts
+        if not scope.ticket_sources or not (searching or _relation_exists(cur, TICKETS)):
             raise NotUnderstood("This workspace has no ticket sources, so I have no ticket numbers.", "no_data")
 
     def where(self) -> tuple[list[str], list]:
@@ -1024,6 +1025,8 @@ class TicketAnswerer:
         shape = self.intent.shape
         if shape == "compare":
             return self.compare()
+        if self.intent.ticket_measure in ("mentions", "similar"):
+            return self.search()
         if shape == "average":
             return self.average()
         if shape == "share" and self.intent.ticket_measure == "sla" and not self.intent.group_by:
@@ -1298,6 +1301,61 @@ class TicketAnswerer:
             f"{text}\n({when(period)}{self.filters_text()})",
             "ticket_sql",
             [fact],
+        )
+
+    def search(self) -> tuple[str, str, list[dict]]:
+        """Tickets whose text is about the question's words: a count over a period, or the closest few."""
+        from resources.embeddings.providers import get_embedder
+        from resources.embeddings.search import NotEmbedded, count_ticket_mentions, similar_tickets
+
+        text = self.intent.search_text or ""
+        if self.intent.ticket_filters or self.intent.shape not in ("total",):
+            raise NotUnderstood(
+                "Matching tickets by their text works on its own: no filters or breakdowns with it yet.",
+                "unsupported_shape",
+            )
+        period = self.intent.periods[0] if self.intent.periods else None
+        since = datetime.combine(period.start, datetime.min.time(), UTC) if period else None
+        until = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), UTC) if period else None
+        sources = list(self.scope.ticket_sources)
+        try:
+            if self.intent.ticket_measure == "mentions":
+                found = count_ticket_mentions(self.cur, get_embedder(), text, sources=sources, since=since, until=until)
+                where = f" created in {when(period)}" if period else ""
+                examples = "; ".join(
+                    f"{m.source} {m.ticket_id} “{m.subject}” ({m.similarity:.2f})" for m in found.examples
+                )
+                fact = {
+                    "measure": "mentions",
+                    "text": text,
+                    "value": found.count,
+                    "threshold": found.threshold,
+                    "examples": [m.as_dict() for m in found.examples],
+                }
+                return (
+                    f"{found.count:,} tickets{where} are about {text!r} (cosine similarity ≥ {found.threshold} "
+                    f"between the ticket's text and yours; a semantic match, not a keyword count)."
+                    + (f" Closest: {examples}." if examples else ""),
+                    "ticket_search",
+                    [fact],
+                )
+            matches = similar_tickets(
+                self.cur, get_embedder(), text=text, k=5, sources=sources, since=since, until=until
+            )
+        except NotEmbedded as exc:
+            raise NotUnderstood(
+                f"Ticket texts aren't embedded yet ({exc}); run `burry search embed`.", "no_data"
+            ) from exc
+        if not matches:
+            raise NotUnderstood(f"No tickets match {text!r}.", "no_data")
+        lines = "\n".join(
+            f"{i}. {m.source} {m.ticket_id}: {m.subject} (similarity {m.similarity:.2f})"
+            for i, m in enumerate(matches, 1)
+        )
+        return (
+            f"The tickets closest to {text!r}" + (f" created in {when(period)}" if period else "") + f":\n{lines}",
+            "ticket_search",
+            [{"measure": "similar", "text": text, "matches": [m.as_dict() for m in matches]}],
         )
 
     def average(self) -> tuple[str, str, list[dict]]:

@@ -425,6 +425,7 @@ class Intent:
     order: str = "desc"
     average_unit: str | None = None  # day | week | month
     condition: tuple[str, str, float] | None = None  # (metric, op, threshold)
+    search_text: str | None = None  # tickets matching this text (semantic search)
     notes: list[str] = field(default_factory=list)
     pending: list[list[Named]] = field(default_factory=list)  # names read, before ambiguity is settled
 
@@ -445,6 +446,7 @@ class Intent:
             "order": self.order,
             "average_unit": self.average_unit,
             "condition": list(self.condition) if self.condition else None,
+            "search_text": self.search_text,
         }
 
 
@@ -498,7 +500,8 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
             "That looks like SQL. I answer questions in words about your numbers, and never run queries typed into a question.",
             "refused",
         )
-    if re.search(REFUSE_RE, lower) and not re.search(r"\b(?:how|what|did|was|were|which)\b", lower):
+    unquoted = re.sub(r"\"[^\"]*\"|'[^']*'", " ", lower)  # quoted text is what to look for, not a command
+    if re.search(REFUSE_RE, unquoted) and not re.search(r"\b(?:how|what|did|was|were|which)\b", unquoted):
         raise NotUnderstood("I can only read your numbers; I can't change data, campaigns or settings.", "refused")
     reader = Reader(lower)
     intent = Intent()
@@ -553,6 +556,10 @@ def _read_entities(reader: Reader, text: str, catalog: Catalog, intent: Intent) 
     # Quoted names must exist.
     for match in list(re.finditer(r"\"([^\"]+)\"|(?:(?<=\s)|^)'([^']+)'(?=[\s?.,!]|$)", reader.text)):
         name = (match.group(1) or match.group(2)).strip()
+        if re.search(
+            r"\b(?:mention(?:s|ing|ed)?|about|regarding|like|similar to|related to)\s*$", reader.text[: match.start()]
+        ):
+            continue  # text to look for in tickets, not a name
         kind = _kind_near(reader.text, match.span())
         candidates = [n for n in by_name.get(name, []) if kind is None or n.kind == kind]
         if not candidates:
@@ -770,7 +777,30 @@ def _read_condition(reader: Reader, intent: Intent) -> None:
 # --- tickets ------------------------------------------------------------------------------------
 
 
+SEARCH_RE = (
+    r"\b(?P<verb>mention(?:s|ing|ed)?|about|regarding|like|similar to|related to|complaining about)\s+"
+    r"(?P<q>\"[^\"]+\"|'[^']+'|[^\s?.!,;]+(?:\s+(?!(?:last|this|in|on|from|since|during|over|yesterday|today|for|by|between|so|the\s+week)\b)[^\s?.!,;]+){0,7})"
+)
+
+
+def _read_ticket_search(reader: Reader, intent: Intent) -> None:
+    """'how many tickets mention refunds last week', 'show tickets like "login fails"': semantic
+    matching over ticket text (the answerer states the similarity threshold it used)."""
+    match = re.search(SEARCH_RE, reader.text)
+    if not match:
+        return
+    text = match.group("q").strip("\"'").strip()
+    if not text:
+        return
+    counting = re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", reader.text)
+    intent.ticket_measure = "mentions" if counting else "similar"
+    intent.search_text = text
+    reader.claim(match.span())
+    reader.take_all(r"\b(?:show|list|find|give|me|any|how many|number of|count|that|which|were|was)\b")
+
+
 def _read_ticket_measure(reader: Reader, catalog: Catalog, intent: Intent) -> None:
+    _read_ticket_search(reader, intent)
     values: list[tuple[str, str, str, str]] = []  # (text, field, column, stored value)
     for field_name, mapping in catalog.ticket_values.items():
         for text_value, (column, stored) in mapping.items():
@@ -786,7 +816,12 @@ def _read_ticket_measure(reader: Reader, catalog: Catalog, intent: Intent) -> No
     for name, pattern in TICKET_MEASURES:
         match = reader.find(pattern)
         if match:
-            intent.ticket_measure = name
+            if intent.ticket_measure is None:
+                intent.ticket_measure = name
+            elif name not in ("created",):  # "tickets mentioning X" counts created tickets; others are a second ask
+                raise NotUnderstood(
+                    "Ask about matching tickets or about a ticket measure, one at a time.", "unsupported_shape"
+                )
             reader.claim(match.span())
             break
     # average / median / p90 of a time; "average daily tickets" is an average count, read as a shape.

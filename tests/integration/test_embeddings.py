@@ -324,3 +324,21 @@ def test_the_onnx_backend_is_exported_once_checked_and_writes_the_same_space(cop
     cur.execute(f"SELECT DISTINCT backend FROM {outcome.space} ORDER BY 1")
     assert [b for (b,) in cur.fetchall()] == ["local", "onnx"]
     conn.close()
+
+
+def test_the_answerer_counts_and_shows_matching_tickets(embedded):
+    from ask.answerer import answer
+    from ask.scope import Scope
+
+    conn, cur = cursor_on(embedded)
+    scope = Scope(1, "test", (), (SOURCE,))
+    counted = answer(cur, scope, "how many tickets mention a refund request?")
+    expected = count_ticket_mentions(cur, local(), "a refund request", sources=[SOURCE])
+    assert counted.route == "ticket_search", counted.text
+    assert counted.facts[0]["value"] == expected.count and f"{expected.count:,} tickets" in counted.text
+    assert "similarity ≥ 0.4" in counted.text  # the threshold is stated
+    cur.execute("SELECT description FROM raw.tickets WHERE ticket_id = %s", (ORIGINAL_ID,))
+    shown = answer(cur, scope, f'show tickets like "{cur.fetchone()[0][:200]}"')
+    assert shown.route == "ticket_search", shown.text
+    assert {(m["source"], m["ticket_id"]) for m in shown.facts[0]["matches"][:2]} == {PLANTED, (SOURCE, ORIGINAL_ID)}
+    conn.close()

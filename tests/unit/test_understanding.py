@@ -385,3 +385,14 @@ def test_several_metrics_in_a_breakdown_but_not_in_a_ranking():
     assert read("spend, clicks and conversions by campaign last month").metrics == ["cost", "clicks", "conversions"]
     with pytest.raises(NotUnderstood, match="one metric at a time"):
         read("top 2 campaigns by spend and clicks last month")
+
+
+def test_ticket_text_search_phrases():
+    intent = read("how many tickets mention refunds last week")
+    assert (intent.ticket_measure, intent.search_text, span(intent)) == (
+        "mentions",
+        "refunds",
+        ("2026-10-05", "2026-10-11"),
+    )
+    intent = read('show tickets like "login fails after update"')
+    assert (intent.ticket_measure, intent.search_text) == ("similar", "login fails after update")
