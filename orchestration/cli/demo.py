@@ -46,6 +46,10 @@ def demo(
     host: Host = "127.0.0.1",
     ui_port: UiPort = 3000,
     api_port: ApiPort = 8000,
+    embeddings: Annotated[
+        bool,
+        typer.Option(help="Embed the demo's tickets and ads for `burry search` (about a minute on 2 cores)."),
+    ] = True,
 ) -> None:
     """Start and migrate the database, materialize every asset on demo data, then serve.
 
@@ -63,7 +67,7 @@ def demo(
     defs = build_definitions(demo_end_date=end_date)
     with open_instance(url) as instance, step_progress("materializing") as on_step:
         outcome = refresh_everything(
-            instance, run_config=CONSOLE_INFO, defs=defs, on_step=on_step, on_heal=report_healed, embeddings=True
+            instance, run_config=CONSOLE_INFO, defs=defs, on_step=on_step, on_heal=report_healed, embeddings=embeddings
         )
     accounts = demo_accounts(url)
     if not outcome.success:

@@ -312,6 +312,7 @@ def test_an_unreachable_oauth_endpoint_fails_each_account_run_not_the_refresh(db
     assert cursor.fetchall() == [
         ("extract_ads", "FAILURE", 3),
         ("import_dropped_files", "SUCCESS", 1),
+        ("refresh_prompts", "SUCCESS", 4),  # snapshots follow the marts: 3 accounts, 1 ticket source
         ("refresh_tickets_and_marts", "SUCCESS", 1),
     ]
     cursor.execute("SELECT count(*) FROM analytics.tickets_daily")

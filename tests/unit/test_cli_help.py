@@ -49,7 +49,7 @@ EXPECTED_COMMANDS = {
     ("search", "embed"),
 }
 EXPECTED_OPTIONS = {
-    ("demo",): {"--no-serve", "--end-date", "--host", "--ui-port", "--api-port"},
+    ("demo",): {"--no-serve", "--end-date", "--host", "--ui-port", "--api-port", "--embeddings"},
     ("serve",): {"--host", "--ui-port", "--api-port"},
     ("ask",): {"--account", "--platform", "--as-of", "--key", "--workspace", "--conversation"},
     ("import", "ads"): {"--mapping", "--encoding", "--merge", "--workspace"},
