@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from ask.periods import NUMBER_RE, WORD_NUMBERS, FoundPeriod, Period, PeriodError, find_periods
@@ -35,10 +35,6 @@ class Metric:
     def uses_conversions(self) -> bool:
         """Conversions keep arriving inside the conversion window: these figures are provisional."""
         return "conversion" in f"{self.name} {self.numerator} {self.denominator}"
-
-    @property
-    def is_money(self) -> bool:
-        return self.kind == "money" or (self.kind == "multiple" and False)
 
 
 ADDITIVE = ["impressions", "clicks", "cost", "conversions", "conversion_value"]
@@ -1148,5 +1144,4 @@ __all__ = [
     "Named",
     "NotUnderstood",
     "understand",
-    "replace",
 ]

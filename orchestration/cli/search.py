@@ -54,9 +54,7 @@ def tickets(
             )
         except (NotEmbedded, LookupError) as exc:
             fail(f"error: {exc}")
-    if as_json:
-        for match in matches:
-            say(json.dumps(match.as_dict()))
+    if _as_json_lines(matches, as_json):
         return
     print_rows(
         f"tickets like {text or like!r} ({embedder.model})",
@@ -92,9 +90,7 @@ def ads(
             matches = similar_ads(cur, embedder, text, k=k)
         except NotEmbedded as exc:
             fail(f"error: {exc}")
-    if as_json:
-        for match in matches:
-            say(json.dumps(match.as_dict()))
+    if _as_json_lines(matches, as_json):
         return
     print_rows(
         f"ads like {text!r} ({embedder.model})",
@@ -130,3 +126,11 @@ def embed() -> None:
         metadata = event.materialization.metadata
         key = event.asset_key.to_user_string() if event.asset_key else "?"
         say(f"==> {key}: " + ", ".join(f"{k} {v.value}" for k, v in metadata.items()))
+
+
+def _as_json_lines(matches, as_json: bool) -> bool:
+    """With --json: one JSON object per match (and True: nothing else to print)."""
+    if as_json:
+        for match in matches:
+            say(json.dumps(match.as_dict()))
+    return as_json
