@@ -6,13 +6,16 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psycopg2
 import pytest
 
-from tests.helpers import DEMO_END_DATE, FIXTURES
+from orchestration import migrate
+from resources.database_url import DatabaseUrl
+from tests.helpers import DEMO_END_DATE, FIXTURES, create_database, create_workspace_key, drop_database
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +26,43 @@ def run_burry(*args, env, timeout=600):
     return subprocess.run([BURRY, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture
-def cli_env(db, tmp_path):
-    env = {**os.environ, "DATABASE_URL": db.libpq, "DAGSTER_HOME": str(tmp_path / "dagster")}
+def make_cli_env(libpq: str, tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": libpq, "DAGSTER_HOME": str(tmp_path / "dagster")}
     # If anything fell back to the embedded default instead of DATABASE_URL, it would show here.
     env["BURRY_PG_DATA"] = str(tmp_path / "must-not-exist" / "pg")
     env["BURRY_DROP_DIR"] = str(tmp_path / "drop")
     return env
+
+
+@pytest.fixture
+def cli_env(db, tmp_path):
+    return make_cli_env(db.libpq, tmp_path)
+
+
+@dataclass
+class DemoSite:
+    """One `burry demo --no-serve` run, shared by the tests below (each demo costs ~40 s)."""
+
+    env: dict[str, str]
+    db: DatabaseUrl
+    tmp_path: Path
+    output: str
+
+
+@pytest.fixture(scope="module")
+def demo_site(pg_server, tmp_path_factory):
+    """The demo materialized once into its own database. The tests that use it run in file order:
+    the first reads the demo's own output and state (then reruns it), the import test adds a ticket
+    source and refreshes (its counts are deltas), the serve test reads what all that left."""
+    _, admin_url = pg_server
+    url = create_database(admin_url)
+    migrate.upgrade(url)
+    tmp_path = tmp_path_factory.mktemp("demo")
+    env = make_cli_env(url.libpq, tmp_path)
+    result = run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    yield DemoSite(env=env, db=url, tmp_path=tmp_path, output=result.stdout)
+    drop_database(admin_url, url)
 
 
 def free_port() -> int:
@@ -49,11 +82,10 @@ def test_db_commands_follow_database_url(cli_env, db, tmp_path):
     assert not (tmp_path / "must-not-exist").exists()
 
 
-def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_path):
-    result = run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env)
+def test_demo_without_serving_materializes_into_database_url(demo_site):
+    cli_env, db, tmp_path, output = demo_site.env, demo_site.db, demo_site.tmp_path, demo_site.output
 
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "pipeline done" in result.stdout
+    assert "pipeline done" in output
     assert not (tmp_path / "must-not-exist").exists(), "DATABASE_URL must switch everything"
     assert (tmp_path / "dagster" / "dagster.yaml").exists()
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
@@ -72,8 +104,8 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
     assert found.returncode == 0 and "refund" in found.stdout.lower(), found.stdout + found.stderr
 
     # Piped, the accounts come as plain lines (a rich table only on a terminal).
-    assert f"    account {_first_account(db)}  " in result.stdout
-    assert sum(line.startswith("    account ") for line in result.stdout.splitlines()) == 3
+    assert f"    account {_first_account(db)}  " in output
+    assert sum(line.startswith("    account ") for line in output.splitlines()) == 3
 
     account = _first_account(db)
     answer = run_burry(
@@ -92,7 +124,7 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
     assert dashed.returncode == 0 and dashed.stdout == answer.stdout, dashed.stdout + dashed.stderr
 
     # The demo made a workspace owning its accounts, and printed a key that works for `burry ask --key`.
-    key = demo_key(result.stdout)
+    key = demo_key(output)
     with_key = run_burry(
         "ask",
         "What was total spend last 7 days?",
@@ -109,7 +141,7 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
     assert revoked.returncode == 0, revoked.stderr
     refused = run_burry("ask", "spend last 7 days?", "--key", key, env=cli_env)
     assert refused.returncode == 1 and "revoked" in refused.stderr
-    again = run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env)
+    again = run_burry("demo", "--no-serve", "--no-embeddings", "--end-date", DEMO_END_DATE, env=cli_env)
     assert again.returncode == 0 and demo_key(again.stdout) != key, "a rerun reuses the workspace with a new key"
     with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         cur.execute(
@@ -118,13 +150,13 @@ def test_demo_without_serving_materializes_into_database_url(cli_env, db, tmp_pa
         assert cur.fetchall() == [("demo", 3)]
         cur.execute("SELECT source FROM app.ticket_sources")
         assert cur.fetchall() == [("demo",)]
-        cur.execute("SELECT source, count(*) FROM app.interactions GROUP BY 1")
-        assert cur.fetchall() == [("cli", 3)]
+        cur.execute("SELECT count(*) FROM app.interactions WHERE source = 'cli'")
+        assert cur.fetchone()[0] == 3
 
 
-def test_import_is_recorded_in_dagster_and_refresh_rebuilds_the_marts(cli_env, db):
-    demo = run_burry("demo", "--no-serve", "--no-embeddings", "--end-date", DEMO_END_DATE, env=cli_env)
-    assert demo.returncode == 0
+def test_import_is_recorded_in_dagster_and_refresh_rebuilds_the_marts(demo_site):
+    cli_env, db = demo_site.env, demo_site.db
+    runs_before = succeeded_runs(db)
 
     imported = run_burry("import", "tickets", str(FIXTURES / "jira_export.csv"), "--mapping", "jira", env=cli_env)
     assert imported.returncode == 0, imported.stdout + imported.stderr
@@ -150,9 +182,17 @@ def test_import_is_recorded_in_dagster_and_refresh_rebuilds_the_marts(cli_env, d
         assert cur.fetchone()[0] == 1
         cur.execute("SELECT count(*) FROM analytics.tickets_daily WHERE source = 'jira'")
         assert cur.fetchone()[0] > 0, "the marts were rebuilt with the imported tickets"
+    # rebuild_marts (1), then a whole refresh: 5 + a prompt run per subject, now with jira (5)
+    assert succeeded_runs(db) == runs_before + 1 + 10, "rebuild_marts, then a whole refresh"
+
+
+def succeeded_runs(db) -> int:
+    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
         cur.execute("SELECT status, count(*) FROM dagster.runs GROUP BY 1")
-        # demo without embeddings (9), rebuild_marts (1), a whole refresh: 5 + a prompt run per subject, now with jira (5)
-        assert cur.fetchall() == [("SUCCESS", 9 + 1 + 10)], "demo, rebuild_marts, then a whole refresh"
+        statuses = dict(cur.fetchall())
+    conn.close()
+    assert set(statuses) == {"SUCCESS"}, statuses
+    return statuses["SUCCESS"]
 
 
 def test_imported_accounts_go_to_a_workspace_that_keys_can_ask_about(cli_env, db):
@@ -216,10 +256,9 @@ def demo_key(demo_output: str) -> str:
     return next(line.split("=", 1)[1] for line in demo_output.splitlines() if line.startswith("    BURRY_KEY="))
 
 
-def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(cli_env, db):
-    demo = run_burry("demo", "--no-serve", "--end-date", DEMO_END_DATE, env=cli_env)
-    assert demo.returncode == 0
-    key = demo_key(demo.stdout)
+def test_serve_runs_the_dagster_ui_and_the_ask_service_until_interrupted(demo_site):
+    cli_env, db = demo_site.env, demo_site.db
+    key = create_workspace_key(db, "demo", accounts=[], ticket_sources=[])
     ui_port, api_port = free_port(), free_port()
     server = subprocess.Popen(
         [BURRY, "serve", "--ui-port", str(ui_port), "--api-port", str(api_port)],

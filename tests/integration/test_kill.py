@@ -69,7 +69,11 @@ def marts_digest(libpq: str) -> dict[str, str]:
 def start_demo(env: dict, log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen(
-            [BURRY, "demo", "--no-serve"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [BURRY, "demo", "--no-serve", "--no-embeddings"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -122,7 +126,11 @@ def dbt_processes(libpq: str, command: str = "") -> list[psutil.Process]:
 
 def rerun_and_check_healed(env: dict, db, tmp_path: Path, clean_marts: dict, killed_run: str) -> str:
     rerun = subprocess.run(
-        [BURRY, "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S
+        [BURRY, "demo", "--no-serve", "--no-embeddings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT_S,
     )
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert f"==> marked run {killed_run} failed: Run worker died" in rerun.stderr
