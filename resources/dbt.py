@@ -3,7 +3,11 @@ its database connection."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -31,11 +35,32 @@ def dbt_executable() -> str:
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 
 
+# What `dbt parse` leaves that later commands read: the manifest, and its partial-parse state.
+PARSE_OUTPUTS = ("manifest.json", "semantic_manifest.json", "partial_parse.msgpack")
+
+
 def prepare_dbt_manifest() -> None:
     """Run `dbt parse` (no database needed) to write dbt_project/target/manifest.json, which
-    @dbt_assets reads when the code location loads."""
+    @dbt_assets reads when the code location loads.
+
+    Several `burry` commands may start at once (a refresh while `burry serve` reloads, parallel
+    tests): parses take turns under a file lock, each in a scratch target, and the results replace
+    the files in target/ atomically, so no process ever reads a manifest half written."""
+    target = Path(dbt_project.project_dir) / dbt_project.target_path  # target_path is relative to the project
+    target.mkdir(parents=True, exist_ok=True)
     dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
-    dbt.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    with (target / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        scratch = Path(tempfile.mkdtemp(prefix="parse-", dir=target))
+        try:
+            if (target / "partial_parse.msgpack").exists():  # keeps the parse partial (fast)
+                shutil.copy2(target / "partial_parse.msgpack", scratch / "partial_parse.msgpack")
+            dbt.cli(["parse", "--quiet"], target_path=scratch).wait()
+            for name in PARSE_OUTPUTS:
+                if (scratch / name).exists():
+                    os.replace(scratch / name, target / name)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 class BurryDbtResource(DbtCliResource):

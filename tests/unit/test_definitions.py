@@ -1,5 +1,7 @@
 """The code location loads as `dagster dev` loads it, and its graph reads as the data flows."""
 
+from pathlib import Path
+
 from dagster import AssetKey, Definitions
 
 from orchestration.definitions import defs
@@ -61,3 +63,23 @@ def test_embeddings_follow_the_raw_tickets_and_ads_with_checks_and_a_nightly_sch
     schedule = defs.resolve_schedule_def("embeddings_nightly")
     assert schedule.cron_schedule == EMBEDDINGS_CRON == "0 4 * * *"
     assert schedule.job_name == "embed_tickets_and_ads"
+
+
+def test_concurrent_manifest_preparations_take_turns_and_leave_a_whole_manifest():
+    """Two `burry` commands starting at once both parse dbt: neither may read or leave half a manifest."""
+    import json
+    import subprocess
+    import time
+
+    from resources.dbt import dbt_project
+    from tests.helpers import BURRY
+
+    target = Path(dbt_project.project_dir) / dbt_project.target_path
+    started = time.time()
+    both = [subprocess.Popen([BURRY, "dbt-prepare"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in (1, 2)]
+    outputs = [p.communicate(timeout=300)[0].decode() for p in both]
+    assert [p.returncode for p in both] == [0, 0], outputs
+    assert (target / "manifest.json").stat().st_mtime >= started - 1, "the manifest in target/ is the new one"
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert "model.burry.account_daily" in manifest["nodes"]
+    assert not list(target.glob("parse-*")), "scratch targets are removed"
