@@ -410,6 +410,10 @@ class Query:
             )
         return f"{self.mart} WHERE {clause}{extra}"
 
+    def key(self) -> str:
+        """Equal for two queries over the same rows."""
+        return f"{self.mart} WHERE {self.where_sql()} {self.params!r}"
+
 
 class AdAnswerer:
     def __init__(self, cur, accounts: list[Account], intent: Intent, today: date):
@@ -420,6 +424,8 @@ class AdAnswerer:
         self.all_accounts = accounts
         self.accounts = self._accounts_in_play(accounts)
         self.by_key = {(a.platform, a.account_id): a for a in self.accounts}
+        # A base query (its text and parameters) -> (days with data, first, last), from sums()' total row
+        self.coverage: dict[str, tuple[int, date | None, date | None]] = {}
         self.current_period: Period | None = None
 
     def _accounts_in_play(self, accounts: list[Account]) -> list[Account]:
@@ -507,20 +513,27 @@ class AdAnswerer:
         if group_sql:
             keys.append(group_sql)
         select_keys = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+        # Grouped, the same statement also returns the whole scope's row (grouping set ()), marked
+        # by GROUPING(): the day coverage the caveats state, without a second statement.
         sql = (
             f"SELECT {select_keys + ', ' if keys else ''}"
+            + (f"GROUPING({', '.join(keys)}) <> 0, " if keys else "false, ")
             + ", ".join(f"coalesce(sum({c}), 0)" for c in ADDITIVE)
             + ", count(DISTINCT date_day), count(DISTINCT date_day) FILTER (WHERE is_provisional), min(date_day), max(date_day) "
             + f"FROM {query.mart} WHERE {query.where_sql()}"
-            + (f" GROUP BY {', '.join(f'k{i}' for i in range(len(keys)))}" if keys else "")
+            + (f" GROUP BY GROUPING SETS (({', '.join(keys)}), ())" if keys else "")
         )
         self.cur.execute(sql, query.params)
         rows = []
         for row in self.cur.fetchall():
             key_values = row[: len(keys)]
-            rest = row[len(keys) :]
+            is_total, *rest = row[len(keys) :]
             sums = {c: Decimal(rest[i]) for i, c in enumerate(ADDITIVE)}
             days, provisional, first, last = rest[len(ADDITIVE) :]
+            if is_total or not keys:
+                self.coverage[query.key()] = (days, first, last)
+            if is_total:
+                continue
             currency = key_values[0] if self.needs_currency() else ""
             group = key_values[-1] if group_sql else None
             rows.append(
@@ -556,8 +569,9 @@ class AdAnswerer:
         notes = []
         if len(rows) == 1 and rows[0]["group"] is None:  # one ungrouped row already counts its days
             days, first, last = rows[0]["days"], rows[0]["first"], rows[0]["last"]
+        elif (query := self.base_query(period)).key() in self.coverage:  # counted by sums(), same statement
+            days, first, last = self.coverage[query.key()]
         else:
-            query = self.base_query(period)
             self.cur.execute(
                 f"SELECT count(DISTINCT date_day), min(date_day), max(date_day) FROM {query.mart} WHERE {query.where_sql()}",
                 query.params,

@@ -76,6 +76,7 @@ def ask_question(
     scope = ticket_scope(scope, ticket_source)
     previous = interactions.previous_intent(cur, caller, conversation_id)
     result = answer(cur, scope, question, as_of, previous)
+    snapshot_id = served_snapshot_id(cur, scope, result)
     latency_ms = (time.perf_counter() - started) * 1000
     interaction_id = interactions.record(
         cur,
@@ -88,10 +89,8 @@ def ask_question(
         conversation_id=conversation_id,
         request=request,
         rerun_of=rerun_of,
+        snapshot_id=snapshot_id,
     )
-    snapshot_id = served_snapshot_id(cur, scope, result)
-    if snapshot_id is not None:
-        cur.execute("UPDATE app.interactions SET snapshot_id = %s WHERE id = %s", (snapshot_id, interaction_id))
     return Asked(interaction_id, result, platform, account_id, snapshot_id)
 
 
