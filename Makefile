@@ -37,8 +37,9 @@ install: $(STAMP)
 demo: install
 	$(BIN)/burry demo $(if $(filter 0 no false,$(SERVE)),--no-serve,)
 
+# One worker per core, each with its own PostgreSQL; a test file stays on one worker (module fixtures).
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # Part of `make test`, so CI enforces it. Config: pyproject.toml ([tool.ruff], [tool.mypy],
 # [tool.importlinter]) and .sqlfluff. .pre-commit-config.yaml runs the same on commit.
