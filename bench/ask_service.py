@@ -224,9 +224,59 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (burry serve runs 1)")
+    parser.add_argument(
+        "--synthetic",
+        metavar="ACCOUNTSxDAYS",
+        help="instead of the demo: a scratch database with bench/marts_refresh.py's synthetic set "
+        "(e.g. 20x730: 20 accounts, 2 years, 1.75M ad rows), marts built, owned by a workspace",
+    )
     args = parser.parse_args()
 
-    url = resolve_database_url()
+    drop = None
+    if args.synthetic:
+        accounts, days = (int(n) for n in args.synthetic.lower().split("x"))
+        url, drop = synthetic_database(accounts, days)
+    else:
+        url = resolve_database_url()
+    try:
+        run(args, url)
+    finally:
+        if drop is not None:
+            drop()
+
+
+def synthetic_database(accounts: int, days: int) -> tuple[DatabaseUrl, Callable[[], None]]:
+    """bench/marts_refresh.py's synthetic set in a scratch database, marts built, accounts in a workspace."""
+    import marts_refresh as synthetic  # bench/ is on sys.path when this script runs
+
+    from orchestration import migrate
+    from resources.dbt import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    url, drop = synthetic.scratch_database()
+    try:
+        migrate.upgrade(url)
+        started = time.perf_counter()
+        params = {"accounts": accounts, "campaigns": synthetic.CAMPAIGNS, "groups": synthetic.AD_GROUPS}
+        synthetic.execute(url, synthetic.SYNTHETIC_RAW, {**params, "ads": synthetic.ADS, "days": days, "lookback": 30})
+        synthetic.execute(
+            url,
+            "INSERT INTO app.workspaces (name) VALUES ('bench');"
+            "INSERT INTO app.ad_accounts (platform, account_id, name, currency_code, time_zone, source, workspace_id, "
+            "last_refreshed_at) SELECT platform, account_id, name, currency_code, time_zone, source, "
+            "(SELECT id FROM app.workspaces WHERE name = 'bench'), now() FROM raw.customers",
+        )
+        ((rows,),) = synthetic.execute(url, "SELECT count(*) FROM raw.ad_daily_metrics")
+        print(f"synthetic: {accounts} accounts x {days} days = {rows:,} ad rows; building the marts ...", flush=True)
+        synthetic.dbt_build(url, 30, full_refresh=True)
+        print(f"synthetic set ready in {time.perf_counter() - started:.0f} s", flush=True)
+    except BaseException:
+        drop()
+        raise
+    return url, drop
+
+
+def run(args: argparse.Namespace, url: DatabaseUrl) -> None:
     with connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT max(date_day) FROM analytics.account_daily")
         last_day = cur.fetchone()[0]
