@@ -7,17 +7,25 @@ Texts: the first `--texts` real support tickets of shared/data/kaggle_support_ti
 description through resources/embeddings/text.py, as the assets build them) and `--ads` short ad
 texts built from the demo ad copy (headlines, descriptions, campaign and ad group names).
 
-1. Model only, after a warm-up: plain sentence-transformers fp32 (batch 32, the reference) and the
-   ONNX backend (exported once from the shipped weights, fused, checked; 16 per batch, longest
-   first, dynamic padding). texts/s and tokens/s (tokens after truncation at 256).
+1. Model only, after a warm-up: plain sentence-transformers fp32 (batch 32, the reference) and each
+   faster backend of the same model this CPU runs: `bf16` (PyTorch, bf16 matrix products; only on
+   CPUs with bf16 instructions) and `onnx` (fp32, fused; exported once from the shipped weights and
+   checked). Both: 16 per batch, longest first, dynamic padding. The texts are cut into
+   `--rounds` parts and every backend embeds each part in turn, so a change of the machine's load
+   (shared CPUs) hits all of them alike. texts/s and tokens/s (tokens after truncation at 256).
 2. Agreement: mean overlap of the 10 nearest neighbours (cosine, self excluded) of up to 500
-   query texts among all texts, ONNX against sentence-transformers.
+   query texts among all texts, each backend against sentence-transformers.
 3. End to end: a scratch database (DATABASE_URL's server, or a temporary embedded one) gets the
-   tickets in raw.tickets; `run_embeddings` with the ONNX backend reads them, embeds them and
-   writes the vectors (writer thread: COPY + upsert per chunk, overlapped with the model).
-   Ratios against both model-only figures of this run.
+   tickets in raw.tickets; `run_embeddings` with the backend the assets use by default (provider
+   `local`: bf16 where the CPU has bf16 instructions, else onnx) reads them, embeds them and
+   writes the vectors (writer thread: COPY + upsert per chunk, overlapped with the model). Plain
+   sentence-transformers embeds the first half of the same texts (model only) right before and
+   the second half right after: the end-to-end figure is compared with that (same texts, alike
+   load) and with part 1's figures.
 4. Steady state: the table grown to `--steady-rows` tickets, each with a vector of its current
    text; a rerun with no changed text (no model may load), then one changed ticket.
+
+The load average is printed at the start and the end: on a shared machine, read the ratios.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import shutil
 import sys
@@ -41,7 +50,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assets.embeddings.pipeline import run_embeddings  # noqa: E402
 from resources import settings  # noqa: E402
 from resources.database_url import DatabaseUrl  # noqa: E402
-from resources.embeddings.providers import SentenceTransformerEmbedder, normalise  # noqa: E402
+from resources.embeddings.providers import (  # noqa: E402
+    EmbedderConfig,
+    SentenceTransformerEmbedder,
+    build_embedder,
+    local_backend,
+    normalise,
+)
 from resources.embeddings.store import (  # noqa: E402
     create_hnsw_index,
     drop_hnsw_index,
@@ -75,17 +90,31 @@ def ad_texts(count: int) -> list[str]:
     return texts[:count]
 
 
-def timed(embedder, texts: list[str], warmup: int = 32) -> dict:
-    embedder.embed(texts[:warmup])
-    started = time.perf_counter()
-    embedded = embedder.embed(texts)
-    seconds = time.perf_counter() - started
+def timed(embedders: dict, texts: list[str], rounds: int, warmup: int = 32) -> dict[str, dict]:
+    """Each embedder over `texts`, in `rounds` parts taken in turn (alike load for all)."""
+    for embedder in embedders.values():
+        embedder.embed(texts[:warmup])
+    size = -(-len(texts) // rounds)
+    parts = [texts[start : start + size] for start in range(0, len(texts), size)]
+    seconds = dict.fromkeys(embedders, 0.0)
+    tokens = dict.fromkeys(embedders, 0)
+    vectors: dict[str, list[np.ndarray]] = {name: [] for name in embedders}
+    for part in parts:
+        for name, embedder in embedders.items():
+            started = time.perf_counter()
+            embedded = embedder.embed(part)
+            seconds[name] += time.perf_counter() - started
+            tokens[name] += embedded.tokens
+            vectors[name].append(embedded.vectors)
     return {
-        "vectors": embedded.vectors,
-        "texts_per_s": len(texts) / seconds,
-        "tokens_per_s": embedded.tokens / seconds,
-        "mean_tokens": embedded.tokens / len(texts),
-        "seconds": seconds,
+        name: {
+            "vectors": np.concatenate(vectors[name]),
+            "texts_per_s": len(texts) / seconds[name],
+            "tokens_per_s": tokens[name] / seconds[name],
+            "mean_tokens": tokens[name] / len(texts),
+            "seconds": seconds[name],
+        }
+        for name in embedders
     }
 
 
@@ -127,7 +156,7 @@ def scratch_database():
     finally:
         conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
-        if server is not None:
+        if server is not None and base is not None:
             server.stop()
             shutil.rmtree(base, ignore_errors=True)
 
@@ -151,69 +180,114 @@ class NoModel:
         raise AssertionError("steady state: no model may load when no text changed")
 
 
+def load() -> dict:
+    one, five, fifteen = os.getloadavg()
+    return {"1min": one, "5min": five, "15min": fifteen, "cpus": len(os.sched_getaffinity(0))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--texts", type=int, default=2000)
     parser.add_argument("--ads", type=int, default=1200)
+    parser.add_argument("--rounds", type=int, default=4, help="parts the backends take in turn (part 1)")
     parser.add_argument("--steady-rows", type=int, default=100_000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--steady-only", action="store_true", help="only part 4 (the steady state)")
     args = parser.parse_args()
 
     from resources.database import connect
-    from resources.embeddings.onnx import OnnxEmbedder, export
 
     tickets = ticket_texts(args.texts)
     texts = [ticket_text(s, d) for _, s, d in tickets]
     ads = ad_texts(args.ads)
-    print(f"{len(texts)} ticket texts, {len(ads)} ad texts; {platform.processor() or platform.machine()}")
-
-    reference = SentenceTransformerEmbedder()
-    started = time.perf_counter()
-    onnx_file = export()
-    check = json.loads((onnx_file.parent / "check.json").read_text())
+    default = local_backend()
+    figures: dict = {"texts": len(texts), "ads": len(ads), "default_backend": default, "load_at_start": load()}
     print(
-        f"ONNX model {onnx_file} (ready in {time.perf_counter() - started:.1f}s); check against "
-        f"sentence-transformers: cosine min {check['min_cosine']:.5f} on {check['texts']} texts"
+        f"{len(texts)} ticket texts, {len(ads)} ad texts; {platform.processor() or platform.machine()}; "
+        f"default backend here: {default}; load average {os.getloadavg()[0]:.2f} on {load()['cpus']} CPUs"
     )
-    onnx = OnnxEmbedder()
-    figures: dict = {"texts": len(texts), "ads": len(ads)}
-    for label, corpus in () if args.steady_only else (("tickets", texts), ("ads", ads)):
-        st = timed(reference, corpus)
-        ox = timed(onnx, corpus)
-        agreement = knn_agreement(st["vectors"], ox["vectors"])
-        figures[label] = {
-            "sentence_transformers": {k: v for k, v in st.items() if k != "vectors"},
-            "onnx": {k: v for k, v in ox.items() if k != "vectors"},
-            "knn10_agreement": agreement,
-        }
+
+    started = time.perf_counter()
+    embedders: dict = {"sentence-transformers": SentenceTransformerEmbedder()}
+    for backend in ("bf16", "onnx") if default == "bf16" else ("onnx",):
+        embedders[backend] = build_embedder(EmbedderConfig(provider=backend))
+        check = getattr(embedders[backend], "check", None)
+        if check is None:  # onnx keeps its check beside the exported model
+            check = json.loads((embedders[backend].model_file.parent / "check.json").read_text())
         print(
-            f"{label}: mean {st['mean_tokens']:.0f} tokens; sentence-transformers {st['texts_per_s']:.1f} texts/s "
-            f"({st['tokens_per_s']:.0f} tokens/s); onnx {ox['texts_per_s']:.1f} texts/s "
-            f"({ox['tokens_per_s']:.0f} tokens/s); kNN@10 agreement {agreement:.3f}"
+            f"{backend}: checked against sentence-transformers on {check['texts']} texts: "
+            f"cosine min {check['min_cosine']:.5f}"
+            + (f", similarity shift max {check['max_similarity_shift']:.4f}" if "max_similarity_shift" in check else "")
         )
+    print(f"backends ready in {time.perf_counter() - started:.1f}s")
+    plain = embedders["sentence-transformers"]
+    embedder = embedders[default]
+    for label, corpus in () if args.steady_only else (("tickets", texts), ("ads", ads)):
+        measured = timed(embedders, corpus, args.rounds)
+        reference = measured["sentence-transformers"]
+        figures[label] = {}
+        line = f"{label}: mean {reference['mean_tokens']:.0f} tokens"
+        for name, got in measured.items():
+            agreement = knn_agreement(reference["vectors"], got["vectors"])
+            cosines = (reference["vectors"] * got["vectors"]).sum(axis=1)
+            figures[label][name] = {k: v for k, v in got.items() if k != "vectors"}
+            figures[label][name].update(
+                knn10_agreement=agreement,
+                min_cosine=float(cosines.min()),
+                vs_sentence_transformers=got["texts_per_s"] / reference["texts_per_s"],
+            )
+            line += (
+                f"\n  {name:22s} {got['texts_per_s']:6.1f} texts/s {got['tokens_per_s']:6.0f} tokens/s  "
+                f"{got['texts_per_s'] / reference['texts_per_s']:.2f}x  kNN@10 agreement {agreement:.3f}  "
+                f"cosine min {cosines.min():.5f}"
+            )
+        print(line)
 
     with scratch_database() as url:
+        identity = (embedder.model, embedder.dimension)
+        plain.embed(texts[:32])
+        # Plain sentence-transformers embeds the first half of the same tickets (model only) right
+        # before the end-to-end run and the second half right after: alike load for both.
+        half = len(texts) // 2
+        started = time.perf_counter()
+        plain.embed(texts[:half])
+        plain_seconds = time.perf_counter() - started
         insert_tickets(url, tickets)
-        identity = (onnx.model, onnx.dimension)
-        outcome = run_embeddings(lambda: connect(url), identity, lambda: onnx, "ticket")
-        e2e = outcome.embedded / outcome.seconds
+        outcome = run_embeddings(lambda: connect(url), identity, lambda: embedder, "ticket")
+        started = time.perf_counter()
+        plain.embed(texts[half:])
+        plain_seconds += time.perf_counter() - started
+        embedded, tokens, seconds, model_seconds = (
+            outcome.embedded,
+            outcome.tokens,
+            outcome.seconds,
+            outcome.model_seconds,
+        )
+        if embedded != len(tickets):
+            raise RuntimeError(f"end to end embedded {embedded} of {len(tickets)} tickets")
+        e2e = embedded / seconds
+        beside = embedded / plain_seconds
         if args.steady_only:
-            figures["tickets"] = {"onnx": {"texts_per_s": e2e}, "sentence_transformers": {"texts_per_s": e2e}}
-        model_only = figures["tickets"]["onnx"]["texts_per_s"]
-        plain = figures["tickets"]["sentence_transformers"]["texts_per_s"]
+            figures["tickets"] = {default: {"texts_per_s": e2e}, "sentence-transformers": {"texts_per_s": beside}}
+        model_only = figures["tickets"][default]["texts_per_s"]
+        reference_rate = figures["tickets"]["sentence-transformers"]["texts_per_s"]
         figures["end_to_end"] = {
+            "backend": default,
             "texts_per_s": e2e,
-            "tokens_per_s": outcome.tokens / outcome.seconds,
-            "seconds": outcome.seconds,
-            "model_seconds": outcome.model_seconds,
-            "vs_onnx_model_only": e2e / model_only,
-            "vs_sentence_transformers": e2e / plain,
+            "tokens_per_s": tokens / seconds,
+            "seconds": seconds,
+            "model_seconds": model_seconds,
+            "vs_model_only": e2e / model_only,
+            "sentence_transformers_beside_texts_per_s": beside,
+            "vs_sentence_transformers_beside": e2e / beside,
+            "vs_sentence_transformers_part_1": e2e / reference_rate,
         }
         print(
-            f"end to end (PostgreSQL -> onnx -> pgvector): {outcome.embedded} tickets in {outcome.seconds:.1f}s = "
-            f"{e2e:.1f} texts/s (model {outcome.model_seconds:.1f}s of it), {e2e / model_only:.2f}x onnx model-only, "
-            f"{e2e / plain:.2f}x sentence-transformers"
+            f"end to end (PostgreSQL -> {default} -> pgvector): {embedded} tickets in "
+            f"{seconds:.1f}s = {e2e:.1f} texts/s, {tokens / seconds:.0f} tokens/s (model {model_seconds:.1f}s of it); "
+            f"sentence-transformers on the same tickets, model only, half before and half after: {beside:.1f} texts/s; "
+            f"end to end = {e2e / beside:.2f}x that, {e2e / reference_rate:.2f}x part 1's, "
+            f"{e2e / model_only:.2f}x {default} model-only (part 1)"
         )
 
         # steady state at --steady-rows: more tickets, each already with a vector of its current text
@@ -227,7 +301,7 @@ def main() -> None:
                 drop_hnsw_index(cur, space.table_name)  # built once below, as a bulk run does
                 for start in range(0, extra, 20_000):
                     chunk = rows[start : start + 20_000]
-                    vectors = normalise(rng.standard_normal((len(chunk), onnx.dimension)).astype(np.float32))
+                    vectors = normalise(rng.standard_normal((len(chunk), embedder.dimension)).astype(np.float32))
                     hashes = [text_hash(ticket_text(s, d)) for _, s, d in chunk]
                     keys = [("bench", ticket_id) for ticket_id, _, _ in chunk]
                     write_vectors(cur, space, keys, vectors, hashes, [0] * len(chunk), "bench")
@@ -240,7 +314,7 @@ def main() -> None:
         steady = run_embeddings(lambda: connect(url), identity, NoModel(), "ticket")
         with connect(url) as conn, conn.cursor() as cur:
             cur.execute("UPDATE raw.tickets SET subject = 'Refund not received' WHERE ticket_id = %s", (tickets[0][0],))
-        one = run_embeddings(lambda: connect(url), identity, lambda: onnx, "ticket")
+        one = run_embeddings(lambda: connect(url), identity, lambda: embedder, "ticket")
         figures["steady_state"] = {
             "rows": steady.rows,
             "unchanged_seconds": steady.seconds,
@@ -252,6 +326,8 @@ def main() -> None:
             f"steady state at {steady.rows} rows: no change {steady.seconds:.1f}s ({steady.embedded} embedded, "
             f"no model loaded); one changed text {one.seconds:.1f}s ({one.embedded} embedded)"
         )
+    figures["load_at_end"] = load()
+    print(f"load average at the end {os.getloadavg()[0]:.2f} (5 min {os.getloadavg()[1]:.2f})")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

@@ -13,8 +13,9 @@
   GOOGLE_ADS_CONFIGURATION_FILE_PATH naming a google-ads.yaml. Secrets: never logged.
 - BURRY_DEMO_END_DATE: last day of demo data. Default yesterday.
 - BURRY_LOG_LEVEL: a root logging level for the CLI (Dagster logs runs through its own handlers).
-- BURRY_EMBEDDING_PROVIDER (`local`, `onnx` or `openai`), BURRY_EMBEDDING_MODEL: the embedding
-  provider and its model (default: local sentence-transformers with the packaged all-MiniLM-L6-v2).
+- BURRY_EMBEDDING_PROVIDER (`local`, `bf16`, `onnx`, `sentence-transformers` or `openai`),
+  BURRY_EMBEDDING_MODEL: the embedding provider and its model (default `local`: the packaged
+  all-MiniLM-L6-v2 through the CPU's fastest checked backend, bf16 or onnx).
   OPENAI_API_KEY, OPENAI_BASE_URL: for `openai` (a secret: never logged).
   BURRY_HNSW_EF_SEARCH: HNSW candidate list size per search (default 100).
   BURRY_MODEL_CACHE: where derived model files (the ONNX export) are kept. Default `.burry/models`.

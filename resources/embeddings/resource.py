@@ -12,9 +12,17 @@ from resources.embeddings.providers import LOCAL_MAX_TOKENS, Embedder, EmbedderC
 class EmbeddingsResource(ConfigurableResource):
     """Which provider embeds tickets and ads (BURRY_EMBEDDING_PROVIDER, BURRY_EMBEDDING_MODEL)."""
 
-    provider: str = Field(default="local", description="local (sentence-transformers), onnx, or openai.")
+    provider: str = Field(
+        default="local",
+        description=(
+            "local (the packaged all-MiniLM-L6-v2 through the fastest backend for this CPU: bf16 or onnx), "
+            "bf16, onnx, sentence-transformers (plain fp32, the reference), or openai."
+        ),
+    )
     model: str | None = Field(default=None, description="The provider's model; default its own.")
-    max_tokens: int = Field(default=LOCAL_MAX_TOKENS, description="Texts are cut to this many tokens (local, onnx).")
+    max_tokens: int = Field(
+        default=LOCAL_MAX_TOKENS, description="Texts are cut to this many tokens (local and its backends)."
+    )
 
     def config(self) -> EmbedderConfig:
         return EmbedderConfig(provider=self.provider, model=self.model, max_tokens=self.max_tokens)

@@ -1,7 +1,8 @@
 """Embeddings on real PostgreSQL + pgvector with the real local model (loaded once per session).
 
 One database for the module: 60 Kaggle support tickets (plus one planted near-duplicate) and a
-handful of ads, embedded once; tests that change vectors work on their own copies of it.
+handful of ads, embedded once by the default (`local`) provider, i.e. the backend this CPU runs
+fastest (bf16 or onnx); tests that change vectors work on their own copies of it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from assets.embeddings.pipeline import run_embeddings
 from assets.embeddings.quality import vector_checks
 from orchestration import migrate
-from resources.embeddings.providers import Embedded, EmbedderConfig, get_embedder
+from resources.embeddings.providers import Embedded, EmbedderConfig, get_embedder, local_backend
 from resources.embeddings.search import count_ticket_mentions, similar_ads, similar_tickets
 from resources.embeddings.store import find_space
 from tests.helpers import KAGGLE_TICKETS, create_database, drop_database
@@ -120,9 +121,12 @@ def test_vectors_are_written_typed_and_searchable(embedded):
     assert cur.fetchone()[0] == "vector(384)"
     cur.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'embeddings' AND indexdef LIKE '%%hnsw%%'")
     assert all("vector_cosine_ops" in d for (d,) in cur.fetchall())
-    # usage is recorded for the local provider too (cost 0)
+    # usage is recorded for the local provider too (cost 0), under the backend that ran
     cur.execute("SELECT provider, operation, items, input_tokens > 0, cost_usd FROM app.ai_usage ORDER BY id")
-    assert cur.fetchall() == [("local", "embed_tickets", TICKETS + 1, True, 0), ("local", "embed_ads", 3, True, 0)]
+    backend = local_backend()
+    assert cur.fetchall() == [(backend, "embed_tickets", TICKETS + 1, True, 0), (backend, "embed_ads", 3, True, 0)]
+    cur.execute(f"SELECT DISTINCT backend FROM {space.table_name}")
+    assert cur.fetchall() == [(backend,)]
     conn.close()
 
 
@@ -315,15 +319,46 @@ def test_the_onnx_backend_is_exported_once_checked_and_writes_the_same_space(cop
     assert check["min_cosine"] >= MIN_COSINE
     onnx = get_embedder(EmbedderConfig(provider="onnx"))
     texts = ["Refund not received", "The app crashes on login after the update. Please assist."]
-    cosines = (onnx.embed(texts).vectors * local().embed(texts).vectors).sum(axis=1)
-    assert cosines.min() > 0.999
+    cosines = (onnx.embed(texts).vectors * plain().embed(texts).vectors).sum(axis=1)
+    assert cosines.min() > 0.9999
     conn, cur = cursor_on(copy)
     cur.execute("UPDATE raw.tickets SET subject = 'Refund not received' WHERE ticket_id = '3'")
     outcome = run_embeddings(connector(copy), ("all-MiniLM-L6-v2", 384), lambda: onnx, "ticket")
     assert outcome.embedded == 1 and outcome.space.endswith("_all_minilm_l6_v2_384")
     cur.execute(f"SELECT DISTINCT backend FROM {outcome.space} ORDER BY 1")
-    assert [b for (b,) in cur.fetchall()] == ["local", "onnx"]
+    assert [b for (b,) in cur.fetchall()] == sorted({local_backend(), "onnx"})
     conn.close()
+
+
+def plain():
+    return get_embedder(EmbedderConfig(provider="sentence-transformers"))
+
+
+def test_the_default_backend_is_the_cpus_fastest_and_checked_against_the_plain_model(tmp_path, monkeypatch):
+    """`local` runs bf16 where the CPU has bf16 instructions (checked against plain
+    sentence-transformers once per machine, refused if it disagrees), onnx elsewhere."""
+    import resources.embeddings.bf16 as bf16
+    from resources.embeddings.check import has_bf16
+
+    default = local()
+    assert default.provider == local_backend() == ("bf16" if has_bf16() else "onnx")
+    if not has_bf16():
+        with pytest.raises(RuntimeError, match="needs a CPU with bf16 instructions"):
+            bf16.Bf16Embedder()
+        return
+    assert isinstance(default, bf16.Bf16Embedder) and default.check is not None
+    check = default.check
+    assert check["min_cosine"] >= bf16.MIN_COSINE and check["max_similarity_shift"] <= bf16.MAX_SHIFT
+    assert json.loads(bf16.check_file(default.model_dir, default.max_tokens).read_text()) == check
+    texts = ["Refund not received", "The app crashes on login after the update. Please assist.", "ok"]
+    assert (default.embed(texts).vectors * plain().embed(texts).vectors).sum(axis=1).min() > 0.999
+    # a backend that disagrees with the plain model refuses to start and leaves no check behind
+    monkeypatch.setattr(bf16, "MAX_SHIFT", 1e-6)
+    with pytest.raises(RuntimeError, match="disagrees with the plain model"):
+        bf16.Bf16Embedder(cache_dir=tmp_path, workers=1)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError, match="disagrees with the plain model.*measured before"):
+        bf16.Bf16Embedder(workers=1)  # the cached check is judged again by today's thresholds
 
 
 def test_the_answerer_counts_and_shows_matching_tickets(embedded):
