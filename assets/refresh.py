@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta
 from dagster import Config
 from pydantic import Field
 
-# The one default of the lookback: days re-read by each refresh (late conversions, status
-# changes), by the extracts and by dbt's incremental fact alike. dbt gets it as `--vars`.
-LOOKBACK_DAYS = 30
+from resources.settings import LOOKBACK_DAYS  # its one default
+
+__all__ = ["LOOKBACK_DAYS", "RefreshConfig", "Window", "refresh_window"]
 
 
 class RefreshConfig(Config):

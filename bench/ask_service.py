@@ -252,10 +252,10 @@ def synthetic_database(accounts: int, days: int) -> tuple[DatabaseUrl, Callable[
     from orchestration import migrate
     from resources.dbt import prepare_dbt_manifest
 
-    prepare_dbt_manifest()
     url, drop = synthetic.scratch_database()
     try:
         migrate.upgrade(url)
+        prepare_dbt_manifest(url)
         started = time.perf_counter()
         params = {"accounts": accounts, "campaigns": synthetic.CAMPAIGNS, "groups": synthetic.AD_GROUPS}
         synthetic.execute(url, synthetic.SYNTHETIC_RAW, {**params, "ads": synthetic.ADS, "days": days, "lookback": 30})

@@ -49,6 +49,10 @@ DBT_PARENT_PID = "BURRY_DBT_PARENT_PID"
 # The application database inside the embedded server (the server's own `postgres` db stays empty).
 EMBEDDED_DATABASE = "burry"
 
+# The one default of the lookback: days re-read by each refresh (late conversions, status
+# changes), by the extracts and by dbt's incremental fact alike. dbt gets it as `--vars`.
+LOOKBACK_DAYS = 30
+
 
 def _get(name: str) -> str | None:
     return os.environ.get(name) or None

@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: raw -> staging -> intermediate -> marts, dbt tests as asset checks."""
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +8,7 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from pydantic import Field
 
 from assets.refresh import RefreshConfig
-from resources.dbt import BurryDbtResource, dbt_project
+from resources.dbt import BurryDbtResource, build_vars, dbt_project
 
 
 class DbtBuildConfig(RefreshConfig):
@@ -24,7 +23,7 @@ class DbtBuildConfig(RefreshConfig):
 
 def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     """The lookback always goes to dbt explicitly: its one default is RefreshConfig's."""
-    args = ["build", "--vars", json.dumps({"lookback_days": config.lookback_days})]
+    args = ["build", *build_vars(config.lookback_days)]
     return args + ["--full-refresh"] if config.full_refresh else args
 
 

@@ -1,6 +1,7 @@
 """The marts against independent computations: the numbers every answer quotes must be right."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import psycopg2
@@ -278,13 +279,27 @@ def write_wide_account_report(path, rng) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def assert_parsed_partially(run_id: str) -> None:
+    """The run's dbt build reused the parse `prepare_dbt_manifest` left (same vars, same connection
+    fields), instead of parsing the whole project again (~4 s a build)."""
+    from resources.dbt import dbt_project
+
+    target = Path(dbt_project.project_dir) / dbt_project.target_path
+    (log,) = target.glob(f"dbt_models-{run_id[:7]}-*/dbt.log")
+    text = log.read_text()
+    assert "UnableToPartialParse" not in text and "PartialParsing" in text, [
+        line for line in text.splitlines() if "artial" in line
+    ]
+
+
 def test_top_n_marts_keep_five_per_parent_when_there_are_more(db, tmp_path):
     import numpy as np
 
     report = tmp_path / "wide_account.csv"
     write_wide_account_report(report, np.random.default_rng(7))
     import_file(lambda: connect(db), report, load_mapping(MAPPINGS_DIR / "google_ads_ui.yml"))
-    build_marts()
+    result = build_marts()
+    assert_parsed_partially(result.run_id)
 
     for days in (7, 30):
         top = assert_top_n_match_raw(db, "1112223333", days)
