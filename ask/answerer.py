@@ -44,7 +44,8 @@ NAME_SQL = {  # ad groups and ads carry their parent: names repeat across campai
     "account": "coalesce(account_name, account_id)",
     "campaign": "coalesce(campaign_name, campaign_id)",
     "ad_group": "coalesce(ad_group_name, ad_group_id) || ' (campaign ' || coalesce(campaign_name, campaign_id) || ')'",
-    "ad": "coalesce(headline, ad_id) || ' (ad group ' || coalesce(ad_group_name, ad_group_id) || ')'",
+    "ad": "coalesce(headline, ad_id) || ' (ad group ' || coalesce(ad_group_name, ad_group_id) || ', campaign ' "
+    "|| coalesce(campaign_name, campaign_id) || ')'",
 }
 FACT = "analytics.int_ads__daily_facts"  # what the daily marts sum: its date span is theirs
 TICKETS = "analytics.int_tickets__ticket_times"
@@ -160,6 +161,16 @@ def metric_value(metric: Metric, sums: dict[str, Decimal]) -> Decimal | None:
         return None
     value = sums[metric.numerator] / denominator
     return value * 1000 if metric.name == "cpm" else value
+
+
+def whole_months(unit: str, start: date, end: date) -> None:
+    """An average per month is over whole calendar months; 41 days are not "2 months"."""
+    if unit == "month" and not (start.day == 1 and (end + timedelta(days=1)).day == 1):
+        raise NotUnderstood(
+            f"The data in that period ({format_range(start, end)}) is not whole calendar months, so an average per "
+            'month would be misleading. Ask for an average per day or week, or name whole months ("in Q2 2020").',
+            "unsupported_shape",
+        )
 
 
 # --- scope and catalog --------------------------------------------------------------------------
@@ -471,6 +482,16 @@ class AdAnswerer:
         )
         return self.cur.fetchone()
 
+    def accounts_span(self) -> tuple[date | None, date | None]:
+        """The days the accounts have data: a named campaign with no row on one of them had none of
+        it (a day without clicks counts; an average per day is over the data's days, not the campaign's)."""
+        self.cur.execute(
+            f"SELECT min(date_day), max(date_day) FROM {MARTS['account']} "
+            "WHERE (platform, account_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            ([a.platform for a in self.accounts], [a.account_id for a in self.accounts]),
+        )
+        return self.cur.fetchone()
+
     def periods(self) -> list[Period]:
         if self.intent.periods:
             return self.intent.periods
@@ -606,6 +627,13 @@ class AdAnswerer:
     def run(self) -> tuple[str, str, list[dict]]:
         kinds = [e.kind for e in self.intent.entities]
         repeated = [k for k in LEVELS if kinds.count(k) > 1]
+        if repeated and self.intent.shape in ("compare", "average", "count_days", "trend"):
+            # Several names in one of these shapes would be summed into one figure: ask for one.
+            raise NotUnderstood(
+                f"Ask about one {KIND[repeated[0]]} at a time here, or compare several {KIND_PLURAL[repeated[0]]} "
+                f'over one period (e.g. "spend for A and B last month").',
+                "unsupported_shape",
+            )
         if repeated and self.intent.shape in ("total", "breakdown", "top", "share"):
             if self.intent.group_by not in (None, repeated[0]) or len(self.metrics) > 1:
                 raise NotUnderstood(
@@ -814,9 +842,10 @@ class AdAnswerer:
         if not rows:
             raise self.no_data(metric.label, period)
         unit = self.intent.average_unit or "day"
-        first, last = self.data_span()
+        first, last = self.accounts_span()
         assert first is not None and last is not None
         start, end = max(period.start, first), min(period.end, last)
+        whole_months(unit, start, end)
         days = (end - start).days + 1
         divisor = {"day": Decimal(days), "week": Decimal(days) / 7, "month": None}[unit]
         facts, parts = [], []
@@ -868,12 +897,12 @@ class AdAnswerer:
             )
         self.intent.group_by = "day"
         rows = self.sums(period, "date_day::text")
-        first, last = self.data_span()
+        first, last = self.accounts_span()
         if not rows or first is None or last is None:
             raise self.no_data(metric.label, period)
         start, end = max(period.start, first), min(period.end, last)
         by_day = {r["group"]: metric_value(metric, r["sums"]) for r in rows}
-        limit = Decimal(str(threshold)) / (100 if metric.kind == "ratio" and threshold > 1 else 1)
+        limit = Decimal(str(threshold))  # a ratio's threshold arrives as a fraction ("1%" -> 0.01)
         checks = {
             "gt": lambda v: v > limit,
             "ge": lambda v: v >= limit,
@@ -922,18 +951,46 @@ class AdAnswerer:
                 f"A share of {metric.label} (a ratio) means nothing; ask for a share of spend, clicks, conversions…",
                 "unsupported_shape",
             )
-        period = self.periods()[0]
+        if self.intent.periods:
+            period = self.periods()[0]
+        else:  # all the data of the whole, not the part's own days ("what % of spend was camp 2")
+            saved = (self.intent.entities, self.intent.platforms, self.accounts)
+            self.intent.entities = [e for e in self.intent.entities if e.kind == "account"]
+            if all(e.kind == "account" for e in saved[0]):
+                self.intent.entities, self.intent.platforms, self.accounts = [], [], list(self.all_accounts)
+            period = self.periods()[0]
+            self.intent.entities, self.intent.platforms, self.accounts = saved
+        if self.intent.group_by in ("day", "week", "month"):
+            raise NotUnderstood(
+                f"I can't split a share by {self.intent.group_by}; ask for one period at a time.", "unsupported_shape"
+            )
+        whole_subject = ""
         if self.intent.group_by:
             part_rows = self.sums(period, self.group_sql())
+            # the whole: without the names being shared out ("camp 1 and camp 2" are parts of their
+            # account's total, not of their own sum); a parent named too ("in camp 1") stays
+            saved_entities = self.intent.entities
+            self.intent.entities = [e for e in saved_entities if e.kind != self.intent.group_by]
             whole_rows = self.sums(period)
+            whole_subject = self.subject()
+            self.intent.entities = saved_entities
         else:
             part_rows = self.sums(period)
             saved = (self.intent.entities, self.intent.platforms, self.accounts)
-            # the whole: the accounts the named things belong to
+            # the whole: the accounts the named things belong to; for named accounts (or a platform),
+            # every account in the scope
+            accounts_only = all(e.kind == "account" for e in self.intent.entities)
             self.intent.entities = [e for e in self.intent.entities if e.kind == "account"]
-            if self.intent.platforms and not self.intent.entities:
+            if accounts_only:
+                self.intent.entities = []
                 self.intent.platforms = []
                 self.accounts = list(self.all_accounts)
+                if self.needs_currency() and len(self.currencies()) > 1:
+                    self.intent.entities, self.intent.platforms, self.accounts = saved
+                    raise NotUnderstood(
+                        f"These accounts use different currencies, so a share of {metric.label} across them means nothing.",
+                        "unsupported_shape",
+                    )
             whole_rows = self.sums(period)
             self.intent.entities, self.intent.platforms, self.accounts = saved
         if not whole_rows:
@@ -942,7 +999,7 @@ class AdAnswerer:
         for whole in whole_rows:
             total = whole["sums"][metric.name]
             parts = [r for r in part_rows if r["currency"] == whole["currency"]]
-            for part in sorted(parts, key=lambda r: -r["sums"][metric.name]):
+            for part in sorted(parts, key=lambda r: (-r["sums"][metric.name], str(r["group"]))):
                 value = part["sums"][metric.name]
                 share = None if not total else value / total
                 label = self.group_label(part["group"]) if part["group"] is not None else self.subject()
@@ -950,10 +1007,15 @@ class AdAnswerer:
                     f"{label}: {format_value(metric, value, whole['currency'])} of {format_value(metric, total, whole['currency'])}"
                     f" = {'undefined' if share is None else f'{(share * 100).quantize(CENT, ROUND_HALF_UP)}%'}"
                 )
-                facts.append(self.fact(metric, value, part, period, {"share": plain(share), "total": plain(total)}))
+                extra = {"share": plain(share), "total": plain(total)}
+                if part["group"] is not None:
+                    extra.update({"group_by": self.intent.group_by, "group": label})
+                facts.append(self.fact(metric, value, part, period, extra))
         scope_text = (
-            "the total"
+            f"the total of {whole_subject}"
             if self.intent.group_by
+            else f"the total of all {len(self.all_accounts)} accounts"
+            if all(e.kind == "account" for e in self.intent.entities) and len(self.all_accounts) > 1
             else "the total of its account"
             if len(self.accounts) == 1
             else "the total of its accounts"
@@ -995,6 +1057,7 @@ class TicketAnswerer:
         self.today = today
         self.current_period: Period | None = None
         self._stats: tuple[date | None, date | None, int] | None = None
+        self._dated = 0  # matching tickets with a creation time (set by stats())
         searching = intent.ticket_measure in ("mentions", "similar")  # reads vectors, not the marts
         if not scope.ticket_sources or not (searching or _relation_exists(cur, TICKETS)):
             raise NotUnderstood("This workspace has no ticket sources, so I have no ticket numbers.", "no_data")
@@ -1051,8 +1114,13 @@ class TicketAnswerer:
             return self.breakdown()
         if shape not in ("total",):
             raise NotUnderstood(f"I can't answer that shape ({shape}) for tickets yet.", "unsupported_shape")
+        if self.undated():
+            value_text, fact = self.count_all(None)
+            return f"{value_text} in all, whatever their date{self.filters_text()}.", "ticket_sql", [fact]
         period = self.period()
         self.check_covered(period)
+        if self.intent.ticket_measure in (None, "created", "backlog"):
+            self.check_placeable(period)
         value_text, fact = self.measure(period, None)
         return (
             f"{value_text} for {when(period)}{self.filters_text()}.",
@@ -1081,7 +1149,12 @@ class TicketAnswerer:
             rows = self.cur.fetchall()
             missing = self.missing_created(where, params) if measure == "created" else 0
             if group_sql:
-                return self.grouped_text(rows, TICKET_LABELS[measure]), {
+                unplaced = (
+                    f"\n(another {missing:,} matching tickets come from sources without creation times and can't be placed in a period)"
+                    if missing
+                    else ""
+                )
+                return self.grouped_text(rows, TICKET_LABELS[measure]) + unplaced, {
                     "measure": measure,
                     "values": {str(g): v for g, v in rows},
                     "sql": self.readable(sql, args),
@@ -1255,21 +1328,74 @@ class TicketAnswerer:
             where, params = self.where()
             self.cur.execute(
                 f"SELECT min(least(t.created_day, t.resolved_day, t.first_response_day)), "
-                f"max(greatest(t.created_day, t.resolved_day, t.first_response_day)), count(*) FILTER (WHERE t.created_at IS NULL) "
-                f"FROM {TICKETS} t JOIN {TICKETS_STG} s USING (source, ticket_id) WHERE {' AND '.join(where)}",
+                f"max(greatest(t.created_day, t.resolved_day, t.first_response_day)), count(*) FILTER (WHERE t.created_at IS NULL), "
+                f"count(t.created_at) FROM {TICKETS} t JOIN {TICKETS_STG} s USING (source, ticket_id) WHERE {' AND '.join(where)}",
                 params,
             )
-            first, last, missing = self.cur.fetchone()
+            first, last, missing, dated = self.cur.fetchone()
             self._stats = (first, last, int(missing))
+            self._dated = int(dated)
         return self._stats
+
+    def check_placeable(self, period: Period) -> None:
+        """Counting tickets created (or open) in a period needs creation times: where none of the
+        matching tickets has one, the count is unknown, not zero."""
+        _, _, missing = self.stats()
+        if missing and not self._dated:
+            label = TICKET_LABELS[self.intent.ticket_measure or "created"]
+            raise NotUnderstood(
+                f"I don't have {label} for {when(period)}: the {missing:,} matching tickets come from sources without "
+                "creation times, so they can't be placed in a period. "
+                + (
+                    'Ask about a status instead ("how many tickets have status open").'
+                    if self.intent.ticket_measure == "backlog"
+                    else 'Ask without a period ("how many tickets") or about tickets resolved.'
+                ),
+                "no_data",
+            )
+
+    def undated(self) -> bool:
+        """'How many tickets', 'tickets by status': no period named, so every matching ticket counts,
+        dated or not."""
+        return (
+            not self.intent.periods
+            and (self.intent.ticket_measure or "created") == "created"
+            and self.intent.group_by not in ("day", "week", "month")
+        )
+
+    def count_all(self, group_sql: str | None) -> tuple[str, dict]:
+        where, params = self.where()
+        group_select = f"{group_sql} AS g, " if group_sql else ""
+        group_by = " GROUP BY g ORDER BY g" if group_sql else ""
+        sql = f"SELECT {group_select}count(*) FROM {TICKETS} t JOIN {TICKETS_STG} s USING (source, ticket_id) WHERE {' AND '.join(where)}{group_by}"
+        self.cur.execute(sql, params)
+        rows = self.cur.fetchall()
+        if group_sql:
+            return self.grouped_text(rows, "tickets"), {
+                "measure": "all",
+                "values": {str(g): v for g, v in rows},
+                "sql": self.readable(sql, params),
+            }
+        count = rows[0][0]
+        return f"{count:,} {'ticket' if count == 1 else 'tickets'}", {
+            "measure": "all",
+            "value": count,
+            "sql": self.readable(sql, params),
+        }
 
     def coverage(self) -> tuple[date | None, date | None]:
         first, last, _ = self.stats()
         return first, last
 
     def check_covered(self, period: Period) -> None:
-        """A period wholly outside the tickets' days is 'no data', not zero tickets."""
-        first, last = self.coverage()
+        """A period wholly outside the tickets' days is 'no data', not zero tickets. The days are the
+        sources' (every ticket), not the filtered tickets': no solved ticket in August is zero."""
+        self.cur.execute(
+            f"SELECT min(least(t.created_day, t.resolved_day, t.first_response_day)), "
+            f"max(greatest(t.created_day, t.resolved_day, t.first_response_day)) FROM {TICKETS} t WHERE t.source = ANY(%s)",
+            (list(self.scope.ticket_sources),),
+        )
+        first, last = self.cur.fetchone()
         if self.intent.ticket_measure == "backlog" and first is not None and period.end >= first:
             return
         if first is None or last is None or period.end < first or period.start > last:
@@ -1296,23 +1422,29 @@ class TicketAnswerer:
             raise NotUnderstood(
                 "I can rank tickets by priority, status, channel, category or source.", "unsupported_shape"
             )
-        period = self.period()
-        self.check_covered(period)
-        self.current_period = period
-        text, fact = self.measure(period, self.group_sql())
+        if self.undated():
+            period = None
+            text, fact = self.count_all(self.group_sql())
+        else:
+            period = self.period()
+            self.check_covered(period)
+            if self.intent.ticket_measure in (None, "created", "backlog"):
+                self.check_placeable(period)
+            self.current_period = period
+            text, fact = self.measure(period, self.group_sql())
         if self.intent.shape == "top" and "values" in fact and all(isinstance(v, int) for v in fact["values"].values()):
             ranked = sorted(
                 fact["values"].items(),
                 key=lambda kv: (-kv[1], kv[0]) if self.intent.order == "desc" else (kv[1], kv[0]),
             )[: self.intent.top_n or 1]
-            measure_label = TICKET_LABELS[self.intent.ticket_measure or "created"]
+            measure_label = "tickets" if period is None else TICKET_LABELS[self.intent.ticket_measure or "created"]
             if (self.intent.top_n or 1) == 1:
                 head = f"The {self.intent.group_by} with the {'most' if self.intent.order == 'desc' else 'fewest'} {measure_label}:\n"
             else:
                 head = f"{'Top' if self.intent.order == 'desc' else 'Bottom'} {self.intent.top_n} by {measure_label} ({self.intent.group_by}):\n"
             text = head + "\n".join(f"{i}. {g}: {v:,}" for i, (g, v) in enumerate(ranked, 1))
         return (
-            f"{text}\n({when(period)}{self.filters_text()})",
+            f"{text}\n({when(period) if period else 'all tickets, whatever their date'}{self.filters_text()})",
             "ticket_sql",
             [fact],
         )
@@ -1380,11 +1512,14 @@ class TicketAnswerer:
             )
         period = self.period()
         self.check_covered(period)
+        if self.intent.ticket_measure in (None, "created"):
+            self.check_placeable(period)
         first, last = self.coverage()
         assert first is not None and last is not None
         start, end = max(period.start, first), min(period.end, last)
         days = (end - start).days + 1
         unit = self.intent.average_unit or "day"
+        whole_months(unit, start, end)
         divisor = {
             "day": Decimal(days),
             "week": Decimal(days) / 7,
@@ -1408,22 +1543,27 @@ class TicketAnswerer:
             raise NotUnderstood(
                 'Share of which tickets? e.g. "what share of tickets were urgent last month".', "unsupported_shape"
             )
-        period = self.period()
-        self.check_covered(period)
-        _, part = self.measure(period, None)
+        undated = self.undated()
+        period = None if undated else self.period()
+        if period is not None:
+            self.check_covered(period)
+            if self.intent.ticket_measure in (None, "created", "backlog"):
+                self.check_placeable(period)
+        _, part = self.count_all(None) if period is None else self.measure(period, None)
         filters, self.intent.ticket_filters = self.intent.ticket_filters, []
-        _, whole = self.measure(period, None)
+        _, whole = self.count_all(None) if period is None else self.measure(period, None)
         self.intent.ticket_filters = filters
+        span = when(period) if period else "all the data"
         if not whole["value"]:
             raise NotUnderstood(
-                f"There were no {TICKET_LABELS[self.intent.ticket_measure or 'created']} in {when(period)}.", "no_data"
+                f"There were no {TICKET_LABELS[self.intent.ticket_measure or 'created']} in {span}.", "no_data"
             )
         share = Decimal(part["value"]) / Decimal(whole["value"])
         part["share"] = plain(share)
         part["total"] = whole["value"]
-        label = TICKET_LABELS[self.intent.ticket_measure or "created"]
+        label = "tickets" if period is None else TICKET_LABELS[self.intent.ticket_measure or "created"]
         return (
-            f"{(share * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)}% of {label} in {when(period)} matched{self.filters_text()}: "
+            f"{(share * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)}% of {label} in {span} matched{self.filters_text()}: "
             f"{part['value']:,} of {whole['value']:,}.",
             "ticket_sql",
             [part, whole],
@@ -1433,6 +1573,8 @@ class TicketAnswerer:
         earlier, later = sorted(self.intent.periods, key=lambda p: p.start)
         self.check_covered(earlier)
         self.check_covered(later)
+        if self.intent.ticket_measure in (None, "created", "backlog"):
+            self.check_placeable(earlier)
         text_a, fact_a = self.measure(earlier, None)
         text_b, fact_b = self.measure(later, None)
         change = ""
@@ -1475,10 +1617,18 @@ class JoinAnswerer:
             raise NotUnderstood(
                 "Relate one additive ad number (spend, clicks, conversions…) to tickets.", "unsupported_shape"
             )
+        if metric.kind == "money" and len(self.ads.currencies()) > 1:
+            # tickets belong to no account: each currency's spend over all the tickets is no answer
+            raise NotUnderstood(
+                f"{metric.label.capitalize()} is in several currencies here: name one account or platform.",
+                "unsupported_shape",
+            )
         period = self.ads.periods()[0]
         rows = self.ads.sums(period)
         if not rows:
             raise self.ads.no_data(metric.label, period)
+        if self.intent.ticket_measure in (None, "created"):
+            self.tickets.check_placeable(period)
         ticket_text, ticket_fact = self.tickets.measure(period, None)
         count = ticket_fact["value"]
         facts = [self.ads.fact(metric, row["sums"][metric.name], row, period) for row in rows] + [ticket_fact]
@@ -1500,6 +1650,11 @@ class JoinAnswerer:
             + "; ".join(parts)
             + "."
         )
+        if ticket_fact.get("without_created_at"):
+            text += (
+                f" Another {ticket_fact['without_created_at']:,} matching tickets come from sources without creation "
+                "times and are not counted."
+            )
         return text, "metric_sql", facts
 
     def weekly(self) -> tuple[str, str, list[dict]]:
@@ -1513,6 +1668,8 @@ class JoinAnswerer:
             end = self.today - timedelta(days=self.today.weekday() + 1)
             period = Period(end - timedelta(days=8 * 7 - 1), end, "the last 8 full weeks")
         self.intent.group_by = "week"
+        if self.intent.ticket_measure in (None, "created"):
+            self.tickets.check_placeable(period)
         ad_rows = self.ads.sums(period, "date_trunc('week', date_day)::date::text")
         ad_weeks = {r["group"]: metric_value(metric, r["sums"]) for r in ad_rows}
         _, ticket_fact = self.tickets.measure(period, f"date_trunc('week', {self.tickets.event_column()})::date::text")

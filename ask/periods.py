@@ -93,6 +93,11 @@ class Period:
                 else "the same days a week earlier"
             )
             return Period(start, end, label)
+        if self.start.day == 1 and _is_month_end(self.end):
+            # A whole month, quarter or year is compared with the calendar months before it
+            # ("did clicks rise last month?": against the month before, not the 31 days before).
+            start = _add_months(self.start, -_months_between(self.start, self.end))
+            return _month_span_period(start, self.start - timedelta(days=1))
         length = self.days
         start, end = self.start - timedelta(days=length), self.start - timedelta(days=1)
         return Period(start, end, "the day before" if length == 1 else f"the previous {length} days")
@@ -223,13 +228,15 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
 
     # Ranges first: "from X to Y", "between X and Y", "X to Y", "X – Y".
     range_re = (
-        r"(?:from\s+|between\s+)?(?:"
+        r"(?P<lead>from\s+|between\s+)?(?:"
         + _prefixed("a")
-        + r")\s*(?:to|until|through|thru|and|-|–)\s*(?:"
+        + r")\s*(?P<joint>to|until|through|thru|and|-|–)\s*(?:"
         + _prefixed("b")
         + r")"
     )
     for match in re.finditer(range_re, text):
+        if match.group("joint") == "and" and not (match.group("lead") or "").startswith("between"):
+            continue  # "on May 5 and May 10" is two days, not the six between them
         start_day, start_implied = _day_from(match, "a", today)
         end_day, end_implied = _day_from(match, "b", today)
         if start_implied and not end_implied:
@@ -247,7 +254,9 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
     for match in re.finditer(r"since\s+(?:" + DAY_RE + ")", text):
         day, _ = _day_from(match, "", today)
         claim(match, Period(day, today, f"since {day:%b %-d, %Y}"))
-    for match in re.finditer(r"since\s+(" + MONTH_RE + r")(?:\s+(\d{4}))?\b", text):
+    for match in re.finditer(
+        r"since\s+(?:the\s+(?:start|beginning)\s+of\s+)?(" + MONTH_RE + r")(?:\s+(\d{4}))?\b", text
+    ):
         month = MONTHS[match.group(1)]
         year = int(match.group(2)) if match.group(2) else _latest(month, None, today)
         claim(match, Period(date(year, month, 1), today, f"since {date(year, month, 1):%B %Y}"))
@@ -337,7 +346,7 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
         for match in re.finditer(r"(?:\b(?:in|over|during|for|on)\s+)?(?:\bthe\s+)?(?:" + pattern + ")", text):
             claim(match, period)
     for match in re.finditer(
-        r"(?:\b(?:for|over|in)\s+)?\b(?:all[\s-]time|ever|since\s+(?:the\s+)?(?:beginning|start)|all\s+(?:the\s+)?data|in\s+total\s+ever)\b",
+        r"(?:\b(?:for|over|in)\s+)?\b(?:all[\s-]time|ever|since\s+(?:the\s+)?(?:beginning|start)(?!\s+of\b)|all\s+(?:the\s+)?data|in\s+total\s+ever)\b",
         text,
     ):
         claim(match, None)

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from ask.periods import NUMBER_RE, WORD_NUMBERS, FoundPeriod, Period, PeriodError, find_periods
 
@@ -72,6 +73,7 @@ METRIC_PATTERNS: list[tuple[str, str]] = [
     (r"\bconversions?\b|\bconverted\b|\bleads\b|\bpurchases\b", "conversions"),
 ]
 METRIC_ALIASES = {"leads": "conversions"}
+LOWER_IS_BETTER = {"cpc", "cpa", "cpm"}  # costs per result: the best is the lowest
 
 # Ticket measures: (name, pattern). Counts and times over analytics.int_tickets__ticket_times.
 TICKET_MEASURES: list[tuple[str, str]] = [
@@ -100,9 +102,7 @@ TICKET_MEASURES: list[tuple[str, str]] = [
         r"\b(?:new|incoming|created|opened|submitted|received) tickets\b|\btickets? (?:were |was |got |been )?(?:created|opened|submitted|received|filed|raised|came in|come in|arrived|logged)\b|\btickets\b|\bticket count\b|\bsupport (?:load|volume|tickets?)\b|\bticket volume\b|\bticket\b",
     ),
 ]
-TICKET_WORDS = (
-    r"\btickets?\b|\bsupport\b|\bbacklog\b|\bsla\b|\bfirst[- ]response\b|\bresolution times?\b|\bhelp ?desk\b"
-)
+TICKET_WORDS = r"\btickets?\b|\bsupport\b|\bbacklog\b|\bsla\b|\bfirst[- ]response\b|\b(?:resolution|response) times?\b|\bhelp ?desk\b"
 STATS = [
     ("median", r"\bmedian\b|\bp50\b|\b50th percentile\b"),
     ("p90", r"\bp90\b|\b90th percentile\b|\b90(?:th)?%? percentile\b"),
@@ -475,7 +475,8 @@ class Reader:
     def leftover_words(self) -> list[str]:
         words = re.findall(r"[^\s]+", self.text)
         cleaned = [w.strip("?.,!:;()\"'“”‘’") for w in words]
-        return [w for w in cleaned if w and w not in FILLER and not re.fullmatch(r"[\W_]+", w)]
+        # "%" is never punctuation to skip: "what % of spend", "CTR over 1%" must be read or declined.
+        return [w for w in cleaned if w and w not in FILLER and (not re.fullmatch(r"[\W_]+", w) or "%" in w)]
 
 
 def normalize(question: str) -> str:
@@ -499,20 +500,33 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
     unquoted = re.sub(r"\"[^\"]*\"|'[^']*'", " ", lower)  # quoted text is what to look for, not a command
     if re.search(REFUSE_RE, unquoted) and not re.search(r"\b(?:how|what|did|was|were|which)\b", unquoted):
         raise NotUnderstood("I can only read your numbers; I can't change data, campaigns or settings.", "refused")
+    if re.search(
+        r"\b(?:how many|number of|count of|count the)\s+(?:(?:active|different|distinct|unique|separate|live|running|our|my|the)\s+)*"
+        r"(?:campaigns?|ad ?groups?|ad ?sets?|ads|creatives?|accounts?|platforms?|banners?|placements?|keywords?)\b"
+        r"(?!\s+(?:tickets?|requests?)\b)",  # "how many account tickets": a ticket category
+        unquoted,
+    ):
+        raise NotUnderstood(
+            'I can\'t count campaigns, ads or accounts; ask for a number per campaign instead (e.g. "spend by campaign last month").',
+            "unsupported_shape",
+        )
     reader = Reader(lower)
     intent = Intent()
 
     _read_entities(reader, text, catalog, intent)
     _resolve_entities(intent)
     _read_platforms(reader, catalog, intent)
-    ticket_domain = bool(re.search(TICKET_WORDS, reader.text)) or bool(
-        catalog.ticket_sources and re.search(r"\bsupport\b", reader.text)
+    ticket_domain = (
+        bool(re.search(TICKET_WORDS, reader.text))
+        or bool(catalog.ticket_sources and re.search(r"\bsupport\b", reader.text))
+        or bool(previous and previous.get("domain") == "tickets")  # "what about critical ones?"
     )
     _read_condition(reader, intent)
     _read_metrics(reader, intent)
     if ticket_domain:
         _read_ticket_measure(reader, catalog, intent)
     _read_shape(reader, intent)
+    _check_one_grouping(reader, intent)
     _read_periods(reader, today, intent)
     _read_entity_kind_words(reader)
 
@@ -571,7 +585,7 @@ def _read_entities(reader: Reader, text: str, catalog: Catalog, intent: Intent) 
         for match in list(re.finditer(pattern, reader.text)):
             kind = _kind_near(reader.text, match.span())
             generic = re.fullmatch(r"[a-z]+", name) is not None and (name in FILLER or name in _VOCABULARY)
-            if generic and kind is None:
+            if kind is None and (generic or _reads_as_something_else(name, by_name[name])):
                 continue
             candidates = [n for n in by_name[name] if kind is None or n.kind == kind]
             if not candidates:
@@ -600,6 +614,23 @@ _VOCABULARY = {
     "top",
     "best",
 }
+
+
+def _reads_as_something_else(name: str, candidates: list[Named]) -> bool:
+    """A name that is also a number, a metric or a period ("30", "Sales", "Today") is a name only
+    with its kind beside it ("the ad group Sales"): else "top 10 campaigns" or "sales today" would
+    silently filter by it."""
+    if all(c.kind == "account" and c.id.lower() == name for c in candidates):
+        return False  # an account id, in any spelling
+    if re.fullmatch(r"[\d\s.,:/%$€£-]+", name) or name in WORD_NUMBERS:
+        return True
+    if any(re.fullmatch(pattern, name) for pattern, _ in METRIC_PATTERNS):
+        return True
+    try:
+        found = find_periods(name, date(2000, 1, 1))
+    except PeriodError:
+        return True
+    return any(f.span == (0, len(name)) for f in found)
 
 
 def _kind_near(text: str, span: tuple[int, int]) -> str | None:
@@ -721,9 +752,20 @@ def _read_platforms(reader: Reader, catalog: Catalog, intent: Intent) -> None:
 
 def _read_metrics(reader: Reader, intent: Intent) -> None:
     found: list[tuple[int, str]] = []
+    spans: list[tuple[int, int, str]] = []
     for pattern, name in METRIC_PATTERNS:
         for match in reader.take_all(pattern):
             found.append((match.start(), name))
+            spans.append((match.start(), match.end(), name))
+    spans.sort()
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
+        # "revenue per click": a ratio we don't name is not two totals side by side.
+        if re.fullmatch(r"\s*(?:per|/|for each|for every|divided by|over)\s*", reader.text[end:start]):
+            raise NotUnderstood(
+                f"I can't compute {METRICS[first].label} per {METRICS[second].label.rstrip('s')}. The ratios I know are "
+                "CTR, CPC, CPA, CPM, ROAS and conversion rate.",
+                "unsupported_shape",
+            )
     for _, name in sorted(found):
         if name not in intent.metrics:
             intent.metrics.append(name)
@@ -744,11 +786,23 @@ def _read_condition(reader: Reader, intent: Intent) -> None:
     metric_words = "|".join(p for p, _ in METRIC_PATTERNS)
     for op, op_pattern in ops.items():
         match = reader.find(
-            rf"(?P<metric>{metric_words})\s+(?:was |were |is |of )?{op_pattern}\s+[$€£]?(?P<value>\d[\d,]*(?:\.\d+)?)"
+            rf"(?P<metric>{metric_words})\s+(?:was |were |is |of )?{op_pattern}\s+[$€£]?"
+            r"(?P<value>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\w|[.,]\d)(?P<pct>\s*%|\s*percent\b)?"
         )
         if match:
             metric = next(name for pattern, name in METRIC_PATTERNS if re.fullmatch(pattern, match.group("metric")))
-            intent.condition = (metric, op, float(match.group("value").replace(",", "")))
+            value = float(match.group("value").replace(",", ""))
+            if METRICS[metric].kind == "ratio":
+                # "CTR over 1%" is 0.01; a bare "CTR over 1" could be 1% or 100%: asked back, never guessed.
+                if not match.group("pct"):
+                    raise NotUnderstood(
+                        f'Say the {METRICS[metric].label} threshold as a percentage, e.g. "{METRICS[metric].label} over 2 percent".',
+                        "unsupported_shape",
+                    )
+                value = float(Decimal(match.group("value").replace(",", "")) / 100)
+            elif match.group("pct"):
+                raise NotUnderstood(f"{METRICS[metric].label} is not a percentage.", "unsupported_shape")
+            intent.condition = (metric, op, value)
             intent.metrics = [metric]
             reader.claim(match.span())
             break
@@ -766,8 +820,11 @@ def _read_condition(reader: Reader, intent: Intent) -> None:
         )
     intent.shape = "count_days"
     reader.take_all(
-        r"\bhow many days\b|\bnumber of days\b|\bon how many days\b|\bcount (?:of )?(?:the )?days\b|\bdays\b|\bdid\b|\bhad\b|\bwith\b|\bwhere\b|\bthat\b"
+        r"\bhow many days\b|\bnumber of days\b|\bon how many days\b|\bcount (?:of )?(?:the )?days\b|\bdid\b|\bhad\b|\bwith\b|\bwhere\b|\bthat\b"
     )
+    for match in list(re.finditer(r"\bdays\b", reader.text)):
+        if not re.search(rf"\b(?:{NUMBER_RE})\s+$", reader.text[: match.start()]):  # "the last 30 days" is a period
+            reader.claim(match.span())
 
 
 # --- tickets ------------------------------------------------------------------------------------
@@ -785,6 +842,8 @@ def _read_ticket_search(reader: Reader, intent: Intent) -> None:
     match = re.search(SEARCH_RE, reader.text)
     if not match:
         return
+    if match.group("verb") == "about" and re.search(r"\b(?:what|how)\s*$", reader.text[: match.start()]):
+        return  # "what about high ones?" is a follow-up, not a text search
     text = match.group("q").strip("\"'").strip()
     if not text:
         return
@@ -809,6 +868,16 @@ def _read_ticket_measure(reader: Reader, catalog: Catalog, intent: Intent) -> No
         if match:
             reader.claim(match.span())
             intent.ticket_filters.append((field_name, column, stored))
+    # "open urgent tickets", "high priority tickets that are still open": the backlog, filtered — not
+    # the status "open" (once: "0 tickets, status open" beside 2 urgent tickets unresolved).
+    match = reader.find(
+        r"\b(?:open|unresolved|outstanding)\b(?!\s+(?:a|an|new)\b)(?=(?:\s+[\w-]+){0,3}?\s+tickets?\b)"
+        r"|\b(?:(?:are|were|is|that are)\s+)?still\s+(?:open|unresolved|outstanding)\b"
+        r"|\b(?:are|were|is)\s+(?:open|unresolved|outstanding)\b"
+    )
+    if match and intent.ticket_measure is None:
+        intent.ticket_measure = "backlog"
+        reader.claim(match.span())
     for name, pattern in TICKET_MEASURES:
         match = reader.find(pattern)
         if match:
@@ -830,7 +899,16 @@ def _read_ticket_measure(reader: Reader, catalog: Catalog, intent: Intent) -> No
         pattern = (
             r"(?<![\w])" + re.escape(text_value) + r"(?![\w])" + rf"(?:\s+(?:{field_name}|tickets?|ones|requests?))?"
         )
-        match = reader.find(pattern)
+        # "by account" is a grouping, not the category "account"
+        match = next(
+            (
+                m
+                for m in re.finditer(pattern, reader.text)
+                if not re.search(r"\b(?:by|per|each|every)\s+$", reader.text[: m.start()])
+                or re.match(r"\s*(?:tickets?|ones|requests?)\b", reader.original[m.start() + len(text_value) :])
+            ),
+            None,
+        )
         if match:
             reader.claim(match.span())
             intent.ticket_filters.append((field_name, column, stored))
@@ -876,6 +954,9 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         if intent.top_n < 1:
             raise NotUnderstood(f"Top {intent.top_n}? Ask for at least one.", "unsupported_shape")
         intent.order = "asc" if word in ("bottom", "worst", "lowest", "smallest", "least", "fewest") else "desc"
+        if word in ("best", "worst") and intent.metrics and intent.metrics[0] in LOWER_IS_BETTER:
+            # "worst campaign by CPA" is the one with the highest CPA, not the lowest
+            intent.order = "desc" if word == "worst" else "asc"
         if word in ("best", "worst") and not intent.metrics:
             intent.notes.append("best/worst")
         reader.claim(match.span())
@@ -900,15 +981,16 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         return
     # share of total
     if reader.find(
-        r"\bshare\b|\bwhat (?:percent(?:age)?|proportion|fraction|portion|part)\b|\b% of\b|\bpercent(?:age)? of\b"
+        r"\bshare\b|\bwhat (?:percent(?:age)?|proportion|fraction|portion|part)\b|\bwhat\s*%|(?<!\w)%\s*of\b|\bpercent(?:age)? of\b"
     ):
+        # the grouping first: "by week" once lost its "by" to the phrase below, and the week passed as filler
+        match = reader.take(rf"\b(?:by|per|for each|each)\s+(?:{grouping_alternatives})\b")
+        if match:
+            intent.group_by = next(k for k in GROUPINGS if match.groupdict().get(k))
         reader.take_all(
             r"\bshare\b|\bpercent(?:age)?\b|\bproportion\b|\bfraction\b|\bportion\b|\bpart\b|%|\bof (?:the )?(?:total|all|overall)\b|\bcame from\b|\bwent to\b|\bgo(?:es)? to\b|\bwas\b|\bof\b|\bfrom\b|\bby\b"
         )
         intent.shape = "share"
-        match = reader.take(rf"\b(?:by|per|for each|each)\s+(?:{grouping_alternatives})\b")
-        if match:
-            intent.group_by = next(k for k in GROUPINGS if match.groupdict().get(k))
         return
     # trend
     if reader.find(
@@ -972,6 +1054,19 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         intent.notes.append("average")
 
 
+def _check_one_grouping(reader: Reader, intent: Intent) -> None:
+    """'top 3 campaigns by spend per week', 'tickets by priority and channel': a second grouping is
+    never dropped (its words would otherwise pass as filler)."""
+    groupings = "|".join(GROUPINGS.values())
+    second = reader.find(rf"\b(?:by|per|for each|each|for every|every)\s+(?:the\s+)?(?:{groupings})\b")
+    if not second and intent.group_by:
+        second = reader.find(rf"(?:,|&|\+|\band\b|\bplus\b)\s*(?:by\s+|per\s+)?(?:the\s+)?(?:{groupings})\b")
+    if second:
+        raise NotUnderstood(
+            "I can break an answer down by one thing at a time (e.g. by campaign, or by week).", "unsupported_shape"
+        )
+
+
 def _join_shape(intent: Intent) -> None:
     if "movement" in intent.notes:
         intent.notes.remove("movement")
@@ -999,11 +1094,34 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
         raise NotUnderstood(str(exc), "bad_period") from exc
     relative: list[FoundPeriod] = []
     for item in found:
+        phrase = reader.text[item.span[0] : item.span[1]]
+        open_ended = re.search(
+            r"\b(?:until|till|til|up to|up until|through|thru|before|after|prior to)\s*$", reader.text[: item.span[0]]
+        )
+        if item.period is not None and open_ended:
+            # "spend until May 15" once read as that one day: an open-ended span is asked back.
+            raise NotUnderstood(
+                f'"{open_ended.group(0).strip()} {phrase.strip()}" is open-ended: name the range, '
+                'e.g. "from 2021-11-01 to 2021-11-15".',
+                "bad_period",
+            )
         reader.claim(item.span)
         if item.relative:
             relative.append(item)
         elif item.period is None:
             intent.all_time = True
+        elif intent.periods and (intent.periods[-1].start, intent.periods[-1].end) == (
+            item.period.start,
+            item.period.end,
+        ):
+            # "last 30 days vs previous 30 days": both phrases read as the same days; the second
+            # one means the days before. Any other repeat is not a comparison we can read.
+            if not re.search(r"\b(?:previous|prior|preceding|before)\b", phrase):
+                raise NotUnderstood(
+                    f"The question names {intent.periods[-1].label} twice; name two different periods to compare.",
+                    "bad_period",
+                )
+            intent.periods.append(intent.periods[-1].shifted("period"))
         else:
             intent.periods.append(item.period)
             if item.period.note:
@@ -1019,6 +1137,16 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
             raise NotUnderstood(str(exc), "bad_period") from exc
         if intent.shape == "total":
             intent.shape = "compare"
+    kinds = [e.kind for e in intent.entities]
+    if (
+        intent.shape == "compare"
+        and "movement" not in intent.notes
+        and len(intent.periods) < 2
+        and any(kinds.count(k) > 1 for k in kinds)
+    ):
+        # "camp 1 vs camp 3 spend in May": the things compared are the names, over one period —
+        # one figure each (never their sum against an invented earlier period).
+        intent.shape = "total"
     if (
         intent.shape == "compare"
         and len(intent.periods) == 1
@@ -1059,15 +1187,28 @@ def _carry_over(intent: Intent, previous: dict, today: date) -> None:
     if not intent.entities and not intent.platforms:
         intent.entities = [Named.from_json(e) for e in previous.get("entities") or []]
         intent.platforms = list(previous.get("platforms") or [])
-    if intent.shape == "total" and previous.get("shape") in ("breakdown", "top", "average", "trend") and not relative:
+    if intent.shape == "total" and previous.get("shape") in ("breakdown", "top", "average", "trend"):
         intent.shape = previous["shape"]
         intent.group_by = previous.get("group_by")
         intent.top_n = previous.get("top_n")
         intent.order = previous.get("order", "desc")
         intent.average_unit = previous.get("average_unit")
+    elif intent.shape == "total" and previous.get("shape") == "count_days" and previous.get("condition"):
+        # "how many days was spend over 2000 in May" -> "and in April?": the same condition
+        if not intent.metrics or intent.metrics == [previous["condition"][0]]:
+            intent.shape = "count_days"
+            name, op, threshold = previous["condition"]
+            intent.condition = (name, op, float(threshold))
+            intent.metrics = [name]
+    elif intent.shape == "total" and previous.get("shape") == "compare" and len(intent.periods) == 2:
+        intent.shape = "compare"  # "spend in May vs April" -> "what about clicks?"
 
 
 def _check_consistency(intent: Intent) -> None:
+    if intent.all_time and intent.periods:
+        raise NotUnderstood(
+            f"The question names all time and {intent.periods[0].label}: ask for one of them.", "unsupported_shape"
+        )
     if any(n.startswith("relative:") for n in intent.notes):
         raise NotUnderstood(
             '"The week before" what? Name the period, e.g. "spend last week vs the week before".', "bad_period"

@@ -122,7 +122,7 @@ def test_all_time_and_no_period():
         ("top 3 campaigns by conversions this month", "top", "campaign", 3, "desc"),
         ("bottom 2 ad groups by CTR last month", "top", "ad_group", 2, "asc"),
         ("which campaign had the most clicks last week", "top", "campaign", 1, "desc"),
-        ("worst 5 ads by CPA last month", "top", "ad", 5, "asc"),
+        ("worst 5 ads by CPA last month", "top", "ad", 5, "desc"),  # the worst CPA is the highest
         ("spend by campaign last month", "breakdown", "campaign", None, "desc"),
         ("spend per week last month", "breakdown", "week", None, "desc"),
         ("daily clicks last week", "breakdown", "day", None, "desc"),
@@ -167,7 +167,7 @@ def test_comparisons():
     intent = read("spend in April vs May 2026")
     assert intent.shape == "compare" and span(intent, 1) == ("2026-05-01", "2026-05-31")
     intent = read("did clicks rise last month?")
-    assert intent.shape == "compare" and span(intent, 1) == ("2026-08-02", "2026-08-31")
+    assert intent.shape == "compare" and span(intent, 1) == ("2026-08-01", "2026-08-31")  # the month before
 
 
 def test_share():
@@ -396,3 +396,175 @@ def test_ticket_text_search_phrases():
     )
     intent = read('show tickets like "login fails after update"')
     assert (intent.ticket_measure, intent.search_text) == ("similar", "login fails after update")
+
+
+# --- red-team regressions: each once gave a number that was not the one asked for -----------------
+
+
+def test_two_days_joined_by_and_are_not_the_days_between():
+    # "on Oct 5 and Oct 10" once read as Oct 5 – Oct 10 (six days summed).
+    with pytest.raises(NotUnderstood, match="more than one period"):
+        read("spend on October 5 and October 10")
+    assert span(read("spend between October 5 and October 10")) == ("2026-10-05", "2026-10-10")
+
+
+def test_previous_n_days_after_last_n_days_is_the_window_before():
+    # "last 30 days vs previous 30 days" once compared the same 30 days with themselves (0.0%).
+    intent = read("revenue last 30 days vs previous 30 days")
+    assert intent.shape == "compare"
+    assert [span(intent, 0), span(intent, 1)] == [("2026-09-15", "2026-10-14"), ("2026-08-16", "2026-09-14")]
+    with pytest.raises(NotUnderstood, match="twice"):
+        read("spend in May 2026 vs May 2026")
+
+
+def test_an_implicit_comparison_of_a_whole_month_is_with_the_month_before():
+    intent = read("did spend rise in September?")
+    assert span(intent, 1) == ("2026-08-01", "2026-08-31")
+    assert span(read("did spend rise last quarter?"), 1) == ("2026-04-01", "2026-06-30")
+
+
+@pytest.mark.parametrize("question", ["revenue per click last month", "clicks per impression last week"])
+def test_a_ratio_we_do_not_name_is_declined_not_two_totals(question):
+    with pytest.raises(NotUnderstood, match="can't compute"):
+        read(question)
+
+
+def test_percent_thresholds_and_shares():
+    # "CTR above 1%" once counted days with CTR over 100%.
+    assert read("how many days was CTR above 1% last month").condition == ("ctr", "gt", 0.01)
+    assert read("how many days was spend over 1,500 last month").condition == ("cost", "gt", 1500.0)
+    with pytest.raises(NotUnderstood, match="percentage"):
+        read("how many days was CTR above 1 last month")
+    # "what % of spend" once lost its "%" and answered the campaign's total spend.
+    intent = read("what % of spend went to Summer Sale last month")
+    assert intent.shape == "share" and intent.entities[0].id == "c2"
+    with pytest.raises(NotUnderstood, match="50%"):
+        read("spend 50% last month")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "top 3 campaigns by spend per week",  # once: the top 3 over the whole period
+        "spend by campaign and platform last month",  # once: by campaign only
+        "tickets by priority and channel last month",  # once: by priority only
+        "spend by campaign, by week last month",
+    ],
+)
+def test_a_second_grouping_is_never_dropped(question):
+    with pytest.raises(NotUnderstood, match="one thing at a time"):
+        read(question)
+
+
+@pytest.mark.parametrize("question", ["number of campaigns with spend last month", "how many ads had clicks last week"])
+def test_counting_campaigns_is_declined_not_answered_with_spend(question):
+    with pytest.raises(NotUnderstood, match="can't count"):
+        read(question)
+
+
+def test_two_names_compared_over_one_period_get_one_figure_each():
+    # "Northwind vs Kestrel spend last month" once summed both and compared with an invented period.
+    intent = read("Northwind Outdoor vs Kestrel Labs spend last month")
+    assert intent.shape == "total" and len(intent.periods) == 1 and len(intent.entities) == 2
+
+
+def test_follow_ups_keep_the_shape_and_condition():
+    by_campaign = read("spend by campaign last month").to_json()
+    before = read("and the month before?", by_campaign)
+    assert (before.shape, before.group_by, span(before)) == ("breakdown", "campaign", ("2026-08-01", "2026-08-31"))
+    days = read("how many days was spend over 200 last month").to_json()
+    again = read("and the month before?", days)
+    assert (again.shape, again.condition) == ("count_days", ("cost", "gt", 200.0))
+    compared = read("spend last month vs the month before").to_json()
+    clicks = read("what about clicks?", compared)
+    assert (clicks.shape, clicks.metrics, len(clicks.periods)) == ("compare", ["clicks"], 2)
+    urgent = read("how many urgent tickets last month").to_json()
+    high = read("what about high?", urgent)
+    assert (high.domain, high.ticket_filters, high.search_text) == ("tickets", [("priority", "priority", "high")], None)
+
+
+@pytest.mark.parametrize(
+    "question", ["spend until October 5", "spend up to Oct 5", "spend through September", "spend before May"]
+)
+def test_open_ended_periods_are_asked_back(question):
+    # "spend until October 5" once read as the single day October 5.
+    with pytest.raises(NotUnderstood, match="open-ended"):
+        read(question)
+
+
+def test_since_the_start_of_a_month():
+    # Once read as "since the start" (all time) plus May: May alone.
+    assert span(read("spend since the start of September")) == ("2026-09-01", "2026-10-15")
+    with pytest.raises(NotUnderstood, match="all time"):
+        read("clicks all time in September")
+
+
+def test_by_account_is_a_grouping_not_the_ticket_category_account():
+    # "spend per urgent ticket last month by account" once filtered tickets to the category "account".
+    values = {**CATALOG.ticket_values, "category": {"account": ("category", "account")}}
+    catalog = Catalog(CATALOG.named, CATALOG.platforms, values, ("jira",))
+    with pytest.raises(NotUnderstood):
+        understand("spend per urgent ticket last month by account", catalog, TODAY)
+    intent = understand("how many account tickets last month", catalog, TODAY)
+    assert intent.ticket_filters == [("category", "category", "account")]
+
+
+def test_count_of_days_over_the_last_n_days():
+    # "in the last 30 days" once lost its "days" to the count-of-days phrase and was declined.
+    intent = read("how many days had spend over 3000 in the last 30 days")
+    assert (intent.condition, span(intent)) == (("cost", "gt", 3000.0), ("2026-09-15", "2026-10-14"))
+
+
+def test_best_and_worst_by_a_cost_per_result():
+    # "worst campaign by CPA" once named the campaign with the lowest (best) CPA.
+    assert read("worst campaign by CPA last month").order == "desc"
+    assert read("best campaign by CPC last month").order == "asc"
+    assert read("best campaign by ROAS last month").order == "desc"
+    assert read("top 3 campaigns by CPA last month").order == "desc"  # "top" is literal: the highest
+
+
+def test_names_that_read_as_numbers_metrics_or_periods_need_their_kind():
+    catalog = Catalog(
+        named=(
+            Named("account", "Northwind Outdoor", "google_ads", "1", "1"),
+            Named("ad_group", "10", "google_ads", "1", "g10", "campaign 'x'", "c"),
+            Named("ad", "Today", "google_ads", "1", "ad1", "ad group 'x'", "g"),
+            Named("campaign", "Sales", "google_ads", "1", "c5", "Northwind Outdoor", "1"),
+        ),
+        platforms=("google_ads",),
+    )
+    # once: "top 10" filtered by the ad group "10", "today" by the ad "Today", "sales" by the campaign
+    intent = understand("top 10 campaigns by clicks last week", catalog, TODAY)
+    assert (intent.top_n, intent.entities) == (10, [])
+    intent = understand("spend today", catalog, TODAY)
+    assert (span(intent), intent.entities) == (("2026-10-15", "2026-10-15"), [])
+    intent = understand("sales last week", catalog, TODAY)
+    assert (intent.metrics, intent.entities) == (["conversion_value"], [])
+    assert [e.id for e in understand("spend for the Sales campaign last week", catalog, TODAY).entities] == ["c5"]
+    assert [e.id for e in understand("clicks for ad group 10 last week", catalog, TODAY).entities] == ["g10"]
+
+
+@pytest.mark.parametrize(
+    "question, filters",
+    [
+        ("open urgent tickets", [("priority", "priority", "urgent")]),
+        ("how many high priority tickets are open", [("priority", "priority", "high")]),
+        ("how many tickets are still open", []),
+        ("unresolved urgent tickets", [("priority", "priority", "urgent")]),
+    ],
+)
+def test_open_tickets_are_the_backlog_with_their_filters(question, filters):
+    # "open urgent tickets" once counted the status "open" (0) instead of the unresolved urgent tickets.
+    intent = read(question)
+    assert (intent.ticket_measure, intent.ticket_filters) == ("backlog", filters)
+
+
+def test_response_time_alone_is_a_ticket_question():
+    assert read("avg response time last week").ticket_measure == "first_response_hours"
+
+
+def test_a_share_by_a_grouping_keeps_the_grouping():
+    # "by week" once lost its "by" to the share phrase; the week passed as filler.
+    intent = read("what share of spend did Summer Sale get by week last month")
+    assert (intent.shape, intent.group_by) == ("share", "week")
+    assert read("share of spend by campaign last month").group_by == "campaign"
