@@ -1,6 +1,7 @@
 """Benchmark: a file import end to end, against the pre-streaming import and a bare COPY of the same file.
 
     .venv/bin/python bench/imports.py [--rows 200000,2000000] [--old-rev 3cab5f8] [--old-max-rows 200000]
+                                      [--prev-rev c5ba52c] [--prev-max-rows 200000]
 
 Generates deterministic ads CSV files in the `online_ads` format (the public dataset's columns and
 mapping, `mappings/online_ads.yml`: ~62 bytes a row, so 200k rows ~ 12 MB) in a temp dir, and
@@ -10,8 +11,10 @@ and the process's peak RSS from getrusage):
   - new: `assets.imports.write.import_file`, the engine `burry import` and the drop folder run;
   - old: the same function as it was at `--old-rev` (the whole file parsed into memory, then
     written with execute_values), loaded from git; only up to `--old-max-rows` rows;
+  - prev: (with `--prev-rev`) the same function at another revision, e.g. the streaming import as
+    it was before it wrote chunk by chunk (c5ba52c); only up to `--prev-max-rows` rows;
   - floor: a bare `COPY ... FROM STDIN (FORMAT csv)` of the same file into an untyped temp table.
-Checks that new and old load the same rows (count and cost sum) and exits 1 if not.
+Checks that new, old and prev load the same rows (count, cost sums) and exits 1 if not.
 """
 
 import argparse
@@ -45,7 +48,7 @@ MONTHS = (("April", 30), ("May", 31), ("June", 30))
 ENGAGEMENTS = ("High", "Medium", "Low")
 BANNERS = ("160 x 600", "240 x 400", "300 x 250", "468 x 60", "580 x 400", "670 x 90", "728 x 90", "800 x 250")
 PLACEMENTS = ("abc", "def", "ghi", "jkl", "mno")
-OLD_MODULES = ("mapping", "parse", "changes", "write")
+OLD_MODULES = ("mapping", "parse", "stage", "changes", "write")  # those a revision has, in import order
 
 
 def generate(path: Path, rows: int, seed: int = 10) -> None:
@@ -82,16 +85,17 @@ def generate(path: Path, rows: int, seed: int = 10) -> None:
 
 # -- the measured processes ----------------------------------------------------------------------
 def load_old_engine(rev: str) -> types.ModuleType:
-    """assets/imports/{mapping,parse,changes,write}.py as they were at `rev`, under their own names."""
+    """assets/imports/{mapping,parse,stage,changes,write}.py as they were at `rev` (those it has),
+    under their own names."""
     import assets.imports  # noqa: F401  (the package; its modules are replaced below)
 
     for name in OLD_MODULES:
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{rev}:assets/imports/{name}.py"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        shown = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{rev}:assets/imports/{name}.py"], capture_output=True, text=True
+        )
+        if shown.returncode:
+            continue  # not there yet at that revision
+        source = shown.stdout
         module = types.ModuleType(f"assets.imports.{name}")
         module.__file__ = f"<{rev}:assets/imports/{name}.py>"
         sys.modules[module.__name__] = module
@@ -114,13 +118,15 @@ def child(mode: str, file: Path, url: str, rev: str) -> None:
         conn.close()
         wall = time.perf_counter() - started
     else:
-        write = load_old_engine(rev) if mode == "old" else None
+        write = load_old_engine(rev) if mode in ("old", "prev") else None
         from assets.imports.mapping import load_mapping
         from resources.database import connect
         from resources.database_url import DatabaseUrl
 
         if write is None:
-            from assets.imports import write
+            from assets.imports import write as new_write
+
+            write = new_write
         mapping = load_mapping(settings.MAPPINGS_DIR / "online_ads.yml")
         started = time.perf_counter()
         options = {} if mode == "old" else {"progress": lambda line: print(line, file=sys.stderr, flush=True)}
@@ -198,7 +204,7 @@ class Scratch:
         self.conn.close()
         if self.server:
             self.server.stop()
-            shutil.rmtree(self.base, ignore_errors=True)
+            shutil.rmtree(str(self.base), ignore_errors=True)
 
 
 def main() -> int:
@@ -206,6 +212,8 @@ def main() -> int:
     parser.add_argument("--rows", default="200000,2000000", help="file sizes in rows, comma-separated")
     parser.add_argument("--old-rev", default="3cab5f8", help="git revision of the pre-streaming import")
     parser.add_argument("--old-max-rows", type=int, default=200000, help="run the old import up to this size")
+    parser.add_argument("--prev-rev", help="another revision to measure side by side (e.g. c5ba52c)")
+    parser.add_argument("--prev-max-rows", type=int, default=200000, help="run the prev import up to this size")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -214,6 +222,7 @@ def main() -> int:
         child(args.child, args.file, args.url, args.old_rev)
         return 0
 
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     folder = Path(tempfile.mkdtemp(prefix="burry-bench-imports-"))
     scratch = Scratch()
     results = []
@@ -226,17 +235,20 @@ def main() -> int:
             size = file.stat().st_size / 1e6
             print(f"{file.name}: {rows:,} rows, {size:.1f} MB ({time.perf_counter() - started:.1f} s)", flush=True)
             modes = ["copy", "new"] + (["old"] if rows <= args.old_max_rows else [])
+            if args.prev_rev and rows <= args.prev_max_rows:
+                modes.append("prev")
             found = {}
             for mode in modes:
                 url = scratch.create(scratch.template)
                 print(f"  {mode} ...", flush=True)
-                result = measure(mode, file, url, args.old_rev)
+                result = measure(mode, file, url, args.prev_rev if mode == "prev" else args.old_rev)
                 if mode != "copy":
                     found[mode] = scratch.fingerprint(url)[:3]
                 results.append({"rows": rows, "mb": size, **result})
-            if len(found) == 2 and found["new"] != found["old"]:
-                print(f"  DIFFERENT: new {found['new']} old {found['old']}")
-                ok = False
+            for mode in found.keys() - {"new"}:
+                if found[mode] != found["new"]:
+                    print(f"  DIFFERENT: new {found['new']} {mode} {found[mode]}")
+                    ok = False
             file.unlink()
     finally:
         scratch.close()
@@ -245,6 +257,7 @@ def main() -> int:
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
     print(f"\n{os.cpu_count()} CPUs ({cpu}); wall s of the import call, rows/s, peak RSS of its process")
+    print(f"load average before / after: {load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'rows':>10} {'MB':>6} {'path':>6} {'wall s':>8} {'rows/s':>9} {'peak MiB':>9} {'loaded':>10}")
     for r in results:
         print(

@@ -83,28 +83,85 @@ def _key_json(alias: str, key: tuple[str, ...]) -> str:
     return "jsonb_build_object(" + ", ".join(f"'{k}', {alias}.{k}" for k in key) + ")"
 
 
-def _logged_write(import_id: int, spec: RawTable, columns: list[str], incoming: str, update: bool) -> str:
+# Keys of inserted rows logged per app.import_changes row (migration 0010): one row per chunk.
+KEYS_PER_ROW = 10_000
+
+
+# From PostgreSQL 18 an upsert returns the rows as they were (RETURNING old): no lookup before the write.
+RETURNING_OLD_FROM = 180000
+
+
+def _returns_old(cur) -> bool:
+    return cur.connection.server_version >= RETURNING_OLD_FROM
+
+
+def _logged_write(
+    import_id: int,
+    spec: RawTable,
+    columns: list[str],
+    incoming: str,
+    update: bool,
+    once: bool = False,
+    returning_old: bool = False,
+    insert_only: bool = False,
+) -> str:
     """SQL: write `incoming` (a VALUES list or a query with `columns`) into the raw table, and log
-    each written row with its previous values. `update`: upsert; else insert the missing rows only."""
+    what it wrote: a row it updated with its previous values (one log row each), the keys of rows
+    it inserted in batches (`keys`, KEYS_PER_ROW to a log row). `update`: upsert; else insert the
+    missing rows only. `once`: a row this transaction wrote already (an earlier statement of the
+    same import) is neither updated nor returned. `returning_old`: the server has RETURNING old
+    (PostgreSQL 18), else the previous rows are looked up before the write. `insert_only`: no row
+    has any of these keys (a plain INSERT, which fails with UniqueViolation if one does). Returns
+    one row: the number of rows written."""
     names = ", ".join(columns)
     key = spec.key
+    returned = ""
     if update:
         sets = [f"{c} = EXCLUDED.{c}" for c in columns if c not in key] + [f"{spec.stamp} = now()"]
         conflict = "DO UPDATE SET " + ", ".join(sets)
+        if once:
+            # xmin: the transaction that wrote the row version; this one's own id for its own writes.
+            conflict += " WHERE t.xmin <> pg_current_xact_id()::xid"
+        # A data-modifying CTE sees the snapshot before the write: the rows as they were. Looked up
+        # by key, one index probe per incoming row (OFFSET 0 keeps the planner from hashing the
+        # whole table instead, whose statistics may predate rows this import just wrote).
+        previous = f"""
+previous AS (
+    SELECT p.* FROM incoming AS i CROSS JOIN LATERAL (
+        SELECT {", ".join(f"t.{k}" for k in key)}, to_jsonb(t) AS row
+        FROM {spec.qualified} AS t WHERE {_match("t", "i", key)} OFFSET 0) AS p),"""
+        logged: str | None = f"SELECT w.*, p.row FROM written AS w LEFT JOIN previous AS p ON {_match('p', 'w', key)}"
+        if returning_old:
+            previous, returned, logged = "", ", to_jsonb(old) AS row", None  # the write's rows are the log's
     else:
         conflict = "DO NOTHING"
+        previous = ""
+        logged = "SELECT w.*, NULL::jsonb AS row FROM written AS w"
+    on_conflict = f"\n    ON CONFLICT ({', '.join(key)}) {conflict}"
+    if insert_only:
+        on_conflict, previous, returned, logged = "", "", ", NULL::jsonb AS row", None
+    arrays = ", ".join(f"'{k}', array_agg(l.{k})" for k in key)
+    write_name, log_cte = ("logged", "") if logged is None else ("written", f"\nlogged AS ({logged}),")
+    if once:  # one chunk of a file (CHUNK_ROWS): one log row
+        batches = "\n    FROM logged AS l WHERE l.row IS NULL HAVING count(*) > 0"
+    else:
+        batches = (
+            f"\n    FROM (SELECT n.*, (row_number() OVER () - 1) / {KEYS_PER_ROW} AS batch FROM logged AS n "
+            "WHERE n.row IS NULL) AS l GROUP BY l.batch"
+        )
     return f"""
-WITH incoming ({names}) AS ({incoming}),
-previous AS (
-    SELECT {", ".join(f"t.{k}" for k in key)}, to_jsonb(t) AS row
-    FROM {spec.qualified} AS t JOIN incoming AS i ON {_match("t", "i", key)}),
-written AS (
-    INSERT INTO {spec.qualified} AS t ({names}) SELECT {names} FROM incoming
-    ON CONFLICT ({", ".join(key)}) {conflict}
-    RETURNING {", ".join(f"t.{k}" for k in key)})
-INSERT INTO app.import_changes (import_id, table_name, key, previous)
-SELECT {int(import_id)}, '{spec.qualified}', {_key_json("w", key)}, p.row
-FROM written AS w LEFT JOIN previous AS p ON {_match("p", "w", key)}"""
+WITH incoming ({names}) AS ({incoming}),{previous}
+{write_name} AS (
+    INSERT INTO {spec.qualified} AS t ({names}) SELECT {names} FROM incoming{on_conflict}
+    RETURNING {", ".join(f"t.{k}" for k in key)}{returned}),{log_cte}
+updated AS (
+    INSERT INTO app.import_changes (import_id, table_name, key, previous)
+    SELECT {int(import_id)}, '{spec.qualified}', {_key_json("l", key)}, l.row FROM logged AS l WHERE l.row IS NOT NULL),
+inserted AS (
+    -- The arrays are aggregated side by side over the same rows: the i-th elements are one key.
+    INSERT INTO app.import_changes (import_id, table_name, keys)
+    SELECT {int(import_id)}, '{spec.qualified}', jsonb_build_object({arrays}){batches})
+SELECT count(*) FROM logged"""
 
 
 def write_rows(cur, import_id: int, table: str, rows: list[dict], constants: dict, update: bool = True) -> int:
@@ -116,16 +173,43 @@ def write_rows(cur, import_id: int, table: str, rows: list[dict], constants: dic
         return 0
     # Typed placeholders: a VALUES list does not take its types from the table it feeds.
     template = "(" + ", ".join(f"%s::{spec.columns[c]}" for c in columns) + ")"
-    execute_values(cur, _logged_write(import_id, spec, columns, "VALUES %s", update), values, template, 1000)
+    sql = _logged_write(import_id, spec, columns, "VALUES %s", update, returning_old=_returns_old(cur))
+    execute_values(cur, sql, values, template, 1000)
     return len(values)
 
 
 def write_query(
-    cur, import_id: int, table: str, columns: list[str], query: str, params: tuple, update: bool = True
-) -> None:
+    cur,
+    import_id: int,
+    table: str,
+    columns: list[str],
+    query: str,
+    params: tuple,
+    update: bool = True,
+    once: bool = False,
+) -> int:
     """Upsert (`update`) or insert-if-missing the rows `query` returns (with `columns`) into
-    raw.<table>, logging what was written."""
-    cur.execute(_logged_write(import_id, TABLES[table], columns, query, update), params)
+    raw.<table>, logging what was written. `once`: rows this transaction wrote already are left
+    as they are (and not counted). Returns the number of rows written."""
+    cur.execute(*write_query_sql(cur, import_id, table, columns, query, params, update, once))
+    return cur.fetchone()[0]
+
+
+def write_query_sql(
+    cur,
+    import_id: int,
+    table: str,
+    columns: list[str],
+    query: str,
+    params: tuple,
+    update: bool = True,
+    once: bool = False,
+    insert_only: bool = False,
+) -> tuple[str, tuple]:
+    """`write_query`'s statement and parameters, to send along with others in one round trip
+    (`insert_only`: see `_logged_write`)."""
+    sql = _logged_write(import_id, TABLES[table], columns, query, update, once, _returns_old(cur), insert_only)
+    return sql, params
 
 
 def register_accounts(
@@ -217,6 +301,18 @@ class UndoSummary:
         ] + ([f"  kept (used by rows of other imports or sources): {listing(self.kept)}"] if +self.kept else [])
 
 
+def _logged(spec: RawTable) -> str:
+    """SQL: every logged row of raw table `spec` (import_id, table_name, key, previous), the batches
+    of inserted keys (`keys`) expanded to one row per key."""
+    arrays = ", ".join(f"jsonb_array_elements_text(b.keys->'{k}')" for k in spec.key)
+    names = ", ".join(spec.key)
+    return (
+        "(SELECT import_id, table_name, key, previous FROM app.import_changes WHERE keys IS NULL "
+        f"UNION ALL SELECT b.import_id, b.table_name, {_key_json('k', spec.key)}, NULL::jsonb "
+        f"FROM app.import_changes AS b, ROWS FROM ({arrays}) AS k ({names}) WHERE b.keys IS NOT NULL)"
+    )
+
+
 def _key_of(spec: RawTable, alias: str, change: str = "c") -> str:
     """`alias`'s natural key equals the one logged in `change`.key."""
     return " AND ".join(f"{alias}.{k} = ({change}.key->>'{k}')::{spec.columns[k]}" for k in spec.key)
@@ -228,7 +324,7 @@ def _changed_later(cur, import_id: int, imported_at: datetime) -> list[str]:
     for name in UNDO_ORDER:
         spec = TABLES[name]
         cur.execute(
-            f"SELECT c.key, t.{spec.stamp} FROM app.import_changes AS c "
+            f"SELECT c.key, t.{spec.stamp} FROM {_logged(spec)} AS c "
             f"LEFT JOIN {spec.qualified} AS t ON {_key_of(spec, 't')} "
             "WHERE c.import_id = %s AND c.table_name = %s "
             f"AND t.{spec.stamp} IS DISTINCT FROM %s AND NOT (c.previous IS NULL AND t.{spec.key[0]} IS NULL)",
@@ -312,7 +408,7 @@ def _undo_table(cur, import_id: int, imported_at: datetime, spec: RawTable, summ
         for user, columns_ in USED_BY.get(spec.name, ())
     )
     cur.execute(
-        f"DELETE FROM {name} AS t USING app.import_changes AS c "
+        f"DELETE FROM {name} AS t USING {_logged(spec)} AS c "
         f"WHERE c.import_id = %s AND c.table_name = %s AND c.previous IS NULL AND {_key_of(spec, 't')} "
         f"AND t.{spec.stamp} = %s{unused}",
         (import_id, name, imported_at),
@@ -320,7 +416,7 @@ def _undo_table(cur, import_id: int, imported_at: datetime, spec: RawTable, summ
     summary.removed[name] += cur.rowcount
     if unused:
         cur.execute(
-            f"SELECT count(*) FROM {name} AS t JOIN app.import_changes AS c ON {_key_of(spec, 't')} "
+            f"SELECT count(*) FROM {name} AS t JOIN {_logged(spec)} AS c ON {_key_of(spec, 't')} "
             "WHERE c.import_id = %s AND c.table_name = %s AND c.previous IS NULL",
             (import_id, name),
         )

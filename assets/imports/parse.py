@@ -17,12 +17,14 @@ import codecs
 import csv
 import json
 import re
+import string
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -47,7 +49,7 @@ from resources.raw_rules import (
     metric_value_problem,
     time_order_problem,
 )
-from resources.raw_schema import BIGINT, METRIC_TYPES
+from resources.raw_schema import BIGINT, DATE, JSONB, METRIC_TYPES, TABLES, TEXT
 
 # The largest cell read: csv's own limit is 128 KiB, and a cell beyond this is a broken file (an
 # unclosed quote swallows the rest of it) or not an export at all. Such a row is quarantined.
@@ -198,38 +200,69 @@ def csv_header(f: IO[str], mapping: Mapping) -> tuple[Any, list[str] | None]:
 
 
 def csv_records(f: IO[str], mapping: Mapping) -> Iterator[Record]:
-    reader, header = csv_header(f, mapping)
-    if header is None:
-        return
-    width = len(header)
-    # Trailing header cells without a name (a trailing delimiter) may be missing from rows.
-    needed = max((i + 1 for i, name in enumerate(header) if name), default=0)
-    number = 0
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
+    rows = CsvRows(f, mapping)
+    for number, cells, record in rows:
+        yield record or Record(number, rows.named(cells))
+
+
+class CsvRows:
+    """A CSV file's data records after its header: (number, cells, None) for a record with as many
+    cells as the header, else (number, None, the Record: unreadable, ragged, or with blank extra
+    cells). Blank lines are not records."""
+
+    def __init__(self, f: IO[str], mapping: Mapping):
+        self.mapping = mapping
+        self.reader, header = csv_header(f, mapping)
+        self.header = header or []
+        self.width = len(self.header)
+        # Trailing header cells without a name (a trailing delimiter) may be missing from rows.
+        self.needed = max((i + 1 for i, name in enumerate(self.header) if name), default=0)
+
+    def named(self, cells: list[str]) -> dict:
+        """{column: cell} of a record, as every record's values are (unnamed columns left out)."""
+        return {name: value for name, value in zip(self.header, cells, strict=False) if name}
+
+    def __iter__(self) -> Iterator[tuple[int, Any, Record | None]]:
+        if not self.header:
             return
-        except csv.Error as exc:  # the reader resumes at the next line
-            number += 1
-            reason = (
-                f"cell over the size limit: more than {MAX_CELL_CHARS:,} characters (10 MiB) in one cell"
-                if "field larger than field limit" in str(exc)
-                else f"unreadable CSV: {exc}"
-            )
-            line = mapping.skip_rows + reader.line_num  # the file's own line number
-            yield Record(number, {"_line": line}, f"{reason}, near line {line}")
-            continue
-        if not row:
-            continue
-        number += 1
-        values = {name: value for name, value in zip(header, row, strict=False) if name}
+        reader, width = self.reader, self.width
+        number = 0
+        while True:
+            try:
+                for row in reader:
+                    if not row:
+                        continue
+                    number += 1
+                    if len(row) == width:
+                        yield number, row, None
+                    else:
+                        yield number, None, self.record(number, row)
+                return
+            except csv.Error as exc:  # the reader resumes at the next line
+                number += 1
+                yield number, None, self.unreadable(number, exc)
+
+    def record(self, number: int, row: list[str]) -> Record:
+        """The record of a line's cells: ragged (fewer cells than the header names, or more that are
+        not blank) with its problem."""
+        values = self.named(row)
+        width = self.width
+        if len(row) == width:
+            return Record(number, values)
         extra = row[width:]
-        if len(row) < needed or any(v.strip() for v in extra):
+        if len(row) < self.needed or any(v.strip() for v in extra):
             payload = {**values, "_extra_fields": extra} if extra else values
-            yield Record(number, payload, f"row has {len(row)} fields, header has {width}")
-            continue
-        yield Record(number, values)
+            return Record(number, payload, f"row has {len(row)} fields, header has {width}")
+        return Record(number, values)
+
+    def unreadable(self, number: int, exc: csv.Error) -> Record:
+        reason = (
+            f"cell over the size limit: more than {MAX_CELL_CHARS:,} characters (10 MiB) in one cell"
+            if "field larger than field limit" in str(exc)
+            else f"unreadable CSV: {exc}"
+        )
+        line = self.mapping.skip_rows + self.reader.line_num  # the file's own line number
+        return Record(number, {"_line": line}, f"{reason}, near line {line}")
 
 
 def is_jsonl(path: Path) -> bool:
@@ -416,12 +449,13 @@ def parse_date(name: str, text: str | None, mapping: Mapping) -> date:
 
 
 # Per row, the same few values again and again (dates, accounts, currencies): bounded caches.
-cached_account_id = lru_cache(maxsize=4096)(normalize_account_id)
+CACHED_VALUES = 4096
+cached_account_id = lru_cache(maxsize=CACHED_VALUES)(normalize_account_id)
 cached_currency_problem = lru_cache(maxsize=256)(currency_problem)
-cached_metric_date_problem = lru_cache(maxsize=4096)(metric_date_problem)
+cached_metric_date_problem = lru_cache(maxsize=CACHED_VALUES)(metric_date_problem)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=CACHED_VALUES)
 def _cached_date(text: str, formats: tuple[str, ...], time_zone: str) -> date:
     return parse_date("date", text, replace(DATE_ONLY, date_formats=formats, time_zone=time_zone))
 
@@ -553,6 +587,29 @@ def check_account_rules(
         raise RowError(f"currency {row['currency_code']} differs from account {row['account_id']}'s {currency}")
 
 
+# -- staged rows ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Layout:
+    """The staged columns of a mapping's rows (after `number` and `fingerprint`) and their key."""
+
+    columns: dict[str, str]
+    key: tuple[str, ...]
+
+
+def layout(mapping: Mapping) -> Layout:
+    if mapping.kind == "tickets":
+        columns = {c: t for c, t in TABLES["tickets"].columns.items() if c != "source"}
+        return Layout({**columns, "comments": JSONB}, ("ticket_id",))
+    ids = ("platform", "account_id", "currency_code", "account_name", "campaign_id")
+    names: tuple[str, ...] = ids
+    if mapping.grain == "campaign":
+        key: tuple[str, ...] = ("platform", "account_id", "campaign_id", "date")
+    else:
+        names = (*ids, "ad_group_id", "ad_id", "ad_group_name", "ad_name")
+        key = ("platform", "account_id", "ad_group_id", "ad_id", "date")
+    return Layout({**dict.fromkeys(names, TEXT), "date": DATE, **METRIC_TYPES}, key)
+
+
 # -- reading a file in chunks ----------------------------------------------------------------------
 # Rows per chunk: what the importer holds in memory at once, whatever the file's size.
 CHUNK_ROWS = 10_000
@@ -579,6 +636,8 @@ class Rejected(NamedTuple):
 class Chunk:
     rows: list[Candidate] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    # Rows read by the compiled path (`AdRowCompiler`): (number, fingerprint, *staged columns).
+    staged: list[tuple] = field(default_factory=list)
 
 
 class FileReader:
@@ -598,7 +657,11 @@ class FileReader:
         encoding: Encoding | None = None,
         now: datetime | None = None,
         chunk_rows: int | None = None,
+        staged: bool = False,
     ):
+        """`staged`: an ads CSV's ordinary rows are read by a converter compiled for the mapping
+        (`AdRowCompiler`) straight into `Chunk.staged` tuples (the staging table's columns,
+        `layout`), and only the others go through the general functions (`Chunk.rows`)."""
         self.path = path
         self.registered = accounts or {}
         self.now = now or datetime.now(UTC)
@@ -610,6 +673,7 @@ class FileReader:
             columns = columns + [c for lookup in mapping.lookups for c in lookup.columns if c not in columns]
         # None: no record the mapping could read (all, if any, are quarantined).
         self.mapping = mapping if columns is None else fit_to_file(mapping, columns, path)
+        self.staged = tuple(layout(self.mapping).columns) if staged else None
         self.used = {column for specs in self.mapping.columns.values() for column in referenced_columns(specs[0])}
         self.rows_read = 0
         self.accounts: set[tuple[str, str]] = set()  # (platform, account id) of every row that named one
@@ -623,6 +687,12 @@ class FileReader:
 
     def chunks(self) -> Iterator[Chunk]:
         """Every record, in file order, as chunks of parsed rows and rejections."""
+        if self.staged and self.mapping.kind == "ads" and not self.lookups and not is_jsonl(self.path):
+            try:
+                yield from self.compiled_chunks()
+            except UnicodeDecodeError as exc:
+                raise not_in_encoding(self.path, self.encoding, exc) from None
+            return
         fingerprint = record_fingerprint(self.path)
         chunk = Chunk()
         pending: list[Record] = []
@@ -642,6 +712,58 @@ class FileReader:
             raise not_in_encoding(self.path, self.encoding, exc) from None
         if chunk.rows or chunk.rejected:
             yield chunk
+
+    def compiled_chunks(self) -> Iterator[Chunk]:
+        """`chunks` of an ads CSV file with the compiled converter: a record it does not take (it
+        takes only rows the general functions would load, and loads them the same) is parsed by the
+        general functions right away, so the file's order rules what they keep (an account's first
+        currency). The loop is `CsvRows`' own, inlined: it runs once per record."""
+        fingerprint = record_fingerprint(self.path)
+        with open_text(self.path, self.encoding) as f:
+            rows = CsvRows(f, self.mapping)
+            if not rows.header:
+                return
+            convert = AdRowCompiler(self, rows.header).compile()
+            reader, width, size = rows.reader, rows.width, self.chunk_rows
+            chunk, count, number = Chunk(), 0, 0
+            staged = chunk.staged
+            while True:
+                try:
+                    for cells in reader:
+                        if not cells:
+                            continue
+                        number += 1
+                        row = convert(number, cells) if convert and len(cells) == width else None
+                        if row is not None:
+                            staged.append(row)
+                        else:
+                            self.take(rows.record(number, cells), fingerprint, chunk)
+                        count += 1
+                        if count >= size:
+                            self.rows_read = number
+                            yield chunk
+                            chunk, count = Chunk(), 0
+                            staged = chunk.staged
+                    break
+                except csv.Error as exc:  # the reader resumes at the next line
+                    number += 1
+                    self.take(rows.unreadable(number, exc), fingerprint, chunk)
+                    count += 1
+                    if count >= size:
+                        self.rows_read = number
+                        yield chunk
+                        chunk, count = Chunk(), 0
+                        staged = chunk.staged
+            self.rows_read = number
+        if count:
+            yield chunk
+
+    def take(self, record: Record, fingerprint: Callable[[dict], int], chunk: Chunk) -> None:
+        """One record through the general functions, into `chunk`."""
+        if record.problem:
+            chunk.rejected.append(Rejected(record.number, record.problem, record.values, None))
+        else:
+            self.parse([record], fingerprint, chunk)
 
     def parse(self, records: list[Record], fingerprint: Callable[[dict], int], chunk: Chunk) -> None:
         mapping, ads = self.mapping, self.mapping.kind == "ads"
@@ -682,6 +804,205 @@ class FileReader:
                 )
             joined.update(found)
         return joined
+
+
+class AdRowCompiler:
+    """Compiles, for one mapping and one CSV header, a converter from a record's cells to its
+    staged row: the work of `canonical_values`, `parse_ad_row` and `check_account_rules` written
+    out as straight-line Python for this mapping (cells by index, templates as positional formats,
+    no per-field calls), about a quarter of their cost a row. It takes only the ordinary case and
+    returns None for anything else (a blank or unusual value, a number it cannot read at a glance,
+    a date or currency the rules refuse, a NUL byte...): the general functions then parse the
+    record and give the reason. What it returns is what they would stage; the unit tests compare
+    the two on rows of every kind (tests/unit/test_import_parsing.py)."""
+
+    def __init__(self, reader: FileReader, header: list[str]):
+        self.reader, self.mapping, self.header = reader, reader.mapping, header
+        self.index: dict[str, int] = {}
+        for i, name in enumerate(header):
+            if name:
+                self.index[name] = i  # a repeated column: its last cell, as the record's dict has it
+        self.env: dict[str, Any] = {}
+        self.lines: list[str] = []
+
+    def constant(self, value) -> str:
+        name = f"K{len(self.env)}"
+        self.env[name] = value
+        return name
+
+    def cell(self, column: str) -> str | None:
+        return f"row[{self.index[column]}]" if column in self.index else None
+
+    def text(self, spec: str, template: bool) -> str | None:
+        """An expression for a field's raw text (before stripping), or None if not compilable."""
+        if not template:
+            return self.cell(spec)
+        fmt: list[str] = []
+        cells: list[str] = []
+        for literal, name, format_spec, conversion in string.Formatter().parse(spec):
+            fmt.append(literal.replace("{", "{{").replace("}", "}}"))
+            if name is None:
+                continue
+            cell = self.cell(name)
+            if cell is None or "{" in (format_spec or ""):
+                return None
+            fmt.append(
+                "{"
+                + str(len(cells))
+                + (f"!{conversion}" if conversion else "")
+                + (f":{format_spec}" if format_spec else "")
+                + "}"
+            )
+            cells.append(cell)
+        return f"{self.constant(''.join(fmt))}.format({', '.join(cells)})"
+
+    def compile(self) -> Callable[[int, list[str]], tuple | None] | None:
+        mapping, reader = self.mapping, self.reader
+        emit = self.lines.append
+        nulls = self.constant(frozenset(mapping.null_values))
+        fields: dict[str, str] = {}
+        for plan in mapping.plan:
+            var = f"v_{plan.name}"
+            fields[plan.name] = var
+            if plan.spec is None:  # the default only: the same value every row
+                text = plan.default if "" in mapping.null_values else ""
+                if text and plan.value_map:
+                    text = plan.value_map.get(text.casefold(), text)
+                emit(f"{var} = {self.constant(text or None)}")
+                continue
+            expression = self.text(plan.spec, plan.template)
+            if expression is None:
+                return None
+            emit(f"t = {expression}.strip()")
+            emit(f"if t in {nulls}: t = {self.constant(plan.default)}")
+            if plan.value_map:
+                emit(f"if t: t = {self.constant(plan.value_map)}.get(t.casefold(), t)")
+            emit(f"{var} = t or None")
+
+        def value(name: str) -> str:
+            return fields.get(name, "None")
+
+        required = [value(n) for n in REQUIRED["ads"] + GRAIN_FIELDS[mapping.grain]]
+        emit(f"if not ({' and '.join(required)}): return None")
+        # Per account as the file names it: its id, time zone and registered currency.
+        emit(f"a = accounts_get(({value('platform')}, {value('account')}))")
+        emit(f"if a is None: a = account({value('platform')}, {value('account')})")
+        emit("key, zone, registered = a")
+        emit(f"currency = ({value('currency')} or 'USD').upper()")
+        emit("if currency_problem(currency): return None")
+        emit("expected = registered or currencies_get(key, currency)")
+        emit("if currency != expected: return None")
+        emit(f"day = days_get(({value('date')}, zone))")
+        emit(f"if day is None: day = date_of({value('date')}, zone)")
+        emit("if not day: return None")
+        metrics = {
+            "impressions": "impressions",
+            "clicks": "clicks",
+            "cost_micros": "cost",
+            "conversions": "conversions",
+            "conversions_value": "conversion_value",
+        }
+        for column, name in metrics.items():
+            emit(f"t = {value(name)} or '0'")
+            if METRIC_TYPES[column] == BIGINT and column != "cost_micros":
+                emit("if not (t.isascii() and t.isdigit() and len(t) <= 12): return None")
+                emit(f"m_{column} = int(t)")
+                continue
+            emit("w, p, f = t.partition('.')")
+            emit(
+                "if not (t.isascii() and w.isdigit() and len(w) <= 12 and (not p or (f.isdigit() and len(f) <= 6))): "
+                "return None"
+            )
+            if column == "cost_micros":
+                emit(f"m_{column} = int(w) * 1000000 + (int(f.ljust(6, '0')) if p else 0)")
+            else:
+                emit(f"m_{column} = t")  # numeric: the text PostgreSQL reads as Decimal(t)
+        campaign = value("campaign")
+        staged = {
+            "platform": value("platform"),
+            "account_id": "key[1]",
+            "currency_code": "currency",
+            "account_name": value("account_name"),
+            "campaign_id": campaign,
+            "date": "day",
+            **{column: f"m_{column}" for column in metrics},
+        }
+        if mapping.grain != "campaign":
+            emit(f"group_id = {campaign} + ' / ' + {value('ad_group')}")
+            ad_id = f"group_id + ' / ' + {value('ad')}" if mapping.grain == "ad" else repr(NO_AD)
+            staged.update(ad_group_id="group_id", ad_id=ad_id, ad_group_name=value("ad_group"), ad_name=value("ad"))
+        missing = set(reader.staged or ()) - set(staged)
+        if missing:
+            return None
+        emit("text = ''.join(row)")
+        emit("if '\\x00' in text: return None")
+        emit("if not text.isascii() and not encodable(text): return None")
+        # Accepted: what the general path records for a loaded row.
+        emit("named_add(key)")
+        emit("if not registered: currencies_setdefault(key, currency)")
+        for column in ROLLED_UP:
+            emit(f"totals[{column!r}] += m_{column}")
+        values = ", ".join(staged[c] for c in reader.staged or ())
+        emit(f"return (number, hash(cells(row)), {values})")
+        body = "\n".join("    " + line for line in ["if len(row) != width: return None", *self.lines])
+        source = f"def convert(number, row):\n{body}\n"
+        named = list(self.index.values())
+        env = {
+            **self.env,
+            "width": len(self.header),
+            "cells": (lambda row, i=named[0]: (row[i],)) if len(named) == 1 else itemgetter(*named),
+            "accounts_get": {}.get,
+            "account": None,
+            "currency_problem": cached_currency_problem,
+            "currencies_get": reader.currencies.get,
+            "currencies_setdefault": reader.currencies.setdefault,
+            "days_get": None,
+            "date_of": None,
+            "encodable": encodable,
+            "named_add": reader.accounts.add,
+            "totals": reader.totals,
+        }
+        accounts: dict[tuple, tuple] = {}
+        days: dict[tuple, str | bool] = {}
+
+        # Bounded like the other caches of per-row values (a file of garbage dates stays flat).
+        def account(platform: str, account_text: str) -> tuple:
+            if len(accounts) >= CACHED_VALUES:
+                accounts.clear()
+            key = (platform, cached_account_id(platform, account_text))
+            known = reader.registered.get(key)
+            found = accounts[(platform, account_text)] = (
+                key,
+                (known and known.time_zone) or mapping.time_zone,
+                (known and known.currency_code) or None,
+            )
+            return found
+
+        def date_of(text: str, zone: str) -> str | bool:
+            if len(days) >= CACHED_VALUES:
+                days.clear()
+            try:
+                day = cached_date(text, mapping.date_formats, mapping.time_zone)
+            except RowError:
+                day = None
+            found = days[(text, zone)] = (
+                False if day is None or cached_metric_date_problem(day, zone, reader.now) else day.isoformat()
+            )
+            return found
+
+        env.update(accounts_get=accounts.get, account=account, days_get=days.get, date_of=date_of)
+        namespace: dict[str, Any] = {}
+        exec(compile(source, f"<compiled ad rows: {mapping.name}>", "exec"), env, namespace)
+        return namespace["convert"]
+
+
+def encodable(text: str) -> bool:
+    """Whether PostgreSQL's text can hold it (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_lookup(path: Path, lookup: Lookup, columns: list[str] | None) -> dict[str, dict[str, str]]:

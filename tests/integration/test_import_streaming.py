@@ -6,12 +6,14 @@ chunk size is made tiny so a few hundred rows span many chunks."""
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 
-from assets.imports import parse, write
+from assets.imports import changes, parse, write
 from assets.imports.changes import undo_import
 from assets.imports.mapping import load_mapping
 from assets.imports.parse import parse_file
 from assets.imports.write import import_file
+from orchestration import migrate
 from resources.database import connect
 from resources.raw_schema import TABLES
 from resources.settings import MAPPINGS_DIR
@@ -77,9 +79,12 @@ def test_a_file_of_many_chunks_resolves_like_the_in_memory_reference_and_undoes(
     expected = sum(n for n in range(1, 201) if n != 75)
     assert rows(cursor, "SELECT sum(impressions) FROM raw.ad_daily_metrics") == [(expected,)]
     assert rows(cursor, "SELECT impressions FROM raw.campaign_daily_metrics") == [(expected,)]
+    # The keys of inserted rows are logged in batches (one log row per chunk written), not row by row.
     assert rows(
-        cursor, "SELECT count(*) FROM app.import_changes WHERE table_name = 'raw.ad_daily_metrics' AND previous IS NULL"
-    ) == [(199,)]
+        cursor,
+        "SELECT sum(jsonb_array_length(keys->'ad_id')), count(*) FROM app.import_changes "
+        "WHERE table_name = 'raw.ad_daily_metrics'",
+    ) == [(199, 1)]
 
     # A second file, also many chunks, changes some of those rows: undo gives them their values back.
     changed = write_file(tmp_path / "changed.csv", [line(n, impressions=n * 2) for n in range(150, 260)])
@@ -138,3 +143,107 @@ def test_a_long_import_reports_rows_read_as_it_goes(db, tmp_path, small_chunks, 
 
     assert said[:3] == ["long.csv: 50 rows read", "long.csv: 100 rows read", "long.csv: 120 rows read"]
     assert said[-1] == "long.csv: 120 rows written; committing"
+
+
+@pytest.mark.parametrize("returning_old", [True, False], ids=["returning-old", "lookup-before-write"])
+def test_a_clean_file_is_written_chunk_by_chunk_and_undo_restores_exactly(
+    db, cursor, tmp_path, small_chunks, monkeypatch, returning_old
+):
+    if not returning_old:  # a server before PostgreSQL 18: the previous rows are read before the write
+        monkeypatch.setattr(changes, "RETURNING_OLD_FROM", 10**9)
+    monkeypatch.setattr(write, "PROGRESS_AFTER_S", 0)
+    said: list[str] = []
+    lines = [line(n, impressions=n) for n in range(1, 201)]
+    lines[74] = line(75, clicks="abc")  # quarantined, as in a file resolved whole
+    path = write_file(tmp_path / "clean.csv", lines)
+    reference = parse_file(path, MAPPING, now=NOW)
+
+    summary = import_file(lambda: connect(db), path, MAPPING, now=NOW, progress=said.append)
+
+    assert not [s for s in said if "reading it again" in s]  # no key repeats: never resolved whole
+    assert type(summary.rows_loaded) is int  # recorded as Dagster metadata, which takes no Decimal
+    assert (
+        (summary.import_id, summary.rows_loaded, summary.rows_quarantined)
+        == (1, 199, 1)
+        == (
+            1,
+            len(reference.rows),
+            len(reference.rejected),
+        )
+    )
+    assert rows(cursor, "SELECT row_number, reason FROM raw.quarantine") == [(75, "clicks: not a number: 'abc'")]
+    expected = sum(n for n in range(1, 201) if n != 75)
+    assert rows(cursor, "SELECT sum(impressions), count(*) FROM raw.ad_daily_metrics") == [(expected, 199)]
+    assert rows(cursor, "SELECT impressions FROM raw.campaign_daily_metrics") == [(expected,)]
+    # One log row per chunk written holds the keys it inserted; nothing was updated.
+    assert rows(
+        cursor,
+        "SELECT count(*), sum(jsonb_array_length(keys->'date')), count(previous) FROM app.import_changes "
+        "WHERE table_name = 'raw.ad_daily_metrics'",
+    ) == [(4, 199, 0)]
+
+    # Chunk by chunk too: a file over the same rows updates them, logging each previous row.
+    changed = write_file(tmp_path / "changed.csv", [line(n, impressions=n * 2) for n in range(150, 260)])
+    assert import_file(lambda: connect(db), changed, MAPPING, now=NOW, progress=said.append).rows_loaded == 110
+    assert not [s for s in said if "reading it again" in s]
+    assert rows(
+        cursor,
+        "SELECT count(previous), count(keys) FROM app.import_changes WHERE import_id = 2 AND table_name = %s",
+        "raw.ad_daily_metrics",
+    ) == [(51, 2)]  # the first chunk only updated
+    undone = undo_import(lambda: connect(db), 2)
+    assert undone.restored["raw.ad_daily_metrics"] == 51 and undone.removed["raw.ad_daily_metrics"] == 59
+    assert rows(cursor, "SELECT sum(impressions), count(*) FROM raw.ad_daily_metrics") == [(expected, 199)]
+    assert rows(cursor, "SELECT impressions FROM raw.campaign_daily_metrics") == [(expected,)]
+    assert rows(cursor, "SELECT impressions FROM raw.ad_daily_metrics WHERE ad_id LIKE '%%/ 160'") == [(160,)]
+
+    assert undo_import(lambda: connect(db), 1).removed["raw.ad_daily_metrics"] == 199
+    for table in TABLES:
+        assert rows(cursor, f"SELECT count(*) FROM raw.{table}") == [(0,)], table
+
+
+@pytest.mark.parametrize("account_had_rows", [False, True], ids=["inserted", "upserted"])
+def test_a_key_repeated_in_a_later_chunk_resolves_the_file_whole_under_the_same_import_id(
+    db, cursor, tmp_path, small_chunks, monkeypatch, account_had_rows
+):
+    monkeypatch.setattr(write, "PROGRESS_AFTER_S", 0)
+    said: list[str] = []
+    first = 1
+    if account_had_rows:  # its rows are upserted (an earlier chunk's key is left alone), else inserted (fails)
+        earlier = write_file(tmp_path / "earlier.csv", [line(999, impressions=5, campaign="Other")])
+        first = import_file(lambda: connect(db), earlier, MAPPING, now=NOW).import_id + 1
+    lines = [line(n, impressions=n) for n in range(1, 181)] + [line(10, impressions=999)]  # record 181: chunk 4
+    path = write_file(tmp_path / "late.csv", lines)
+
+    summary = import_file(lambda: connect(db), path, MAPPING, now=NOW, progress=said.append)
+
+    # Upserted, the repeated key is the row the upsert left alone; inserted, it fails the insert.
+    why = "a key repeats within the file" + ("" if account_had_rows else " (or was written meanwhile)")
+    assert [s for s in said if "reading it again" in s] == [f"late.csv: {why}: reading it again to resolve it whole"]
+    assert (summary.import_id, summary.rows_loaded, summary.rows_quarantined) == (first, 180, 1)
+    assert rows(cursor, "SELECT id, rows_loaded FROM app.file_imports WHERE file_name = 'late.csv'") == [(first, 180)]
+    assert rows(cursor, "SELECT row_number, reason FROM raw.quarantine") == [
+        (181, "duplicate key: same key as record 10, different values")
+    ]
+    assert rows(cursor, "SELECT impressions FROM raw.ad_daily_metrics WHERE ad_id LIKE '%%/ 10'") == [(10,)]
+    assert rows(cursor, "SELECT sum(impressions) FROM raw.campaign_daily_metrics WHERE campaign_id = 'Stream'") == [
+        (sum(range(1, 181)),)
+    ]
+    undo_import(lambda: connect(db), first)
+    assert rows(cursor, "SELECT sum(impressions) FROM raw.ad_daily_metrics") == [(5 if account_had_rows else None,)]
+
+
+def test_downgrading_below_0010_writes_the_key_batches_out_one_row_per_key(db, cursor, tmp_path, small_chunks):
+    path = write_file(tmp_path / "clean.csv", [line(n) for n in range(1, 121)])
+    import_file(lambda: connect(db), path, MAPPING, now=NOW)
+    logged = "SELECT key FROM app.import_changes WHERE table_name = 'raw.ad_daily_metrics' ORDER BY key->>'ad_id'"
+    written = (
+        "SELECT jsonb_build_object('platform', platform, 'account_id', account_id, 'ad_group_id', ad_group_id, "
+        "'ad_id', ad_id, 'date', date) FROM raw.ad_daily_metrics ORDER BY ad_id"
+    )
+
+    command.downgrade(migrate.alembic_config(db), "0009")
+
+    assert rows(cursor, logged) == rows(cursor, written) and len(rows(cursor, written)) == 120
+    migrate.upgrade(db)
+    assert undo_import(lambda: connect(db), 1).removed["raw.ad_daily_metrics"] == 120

@@ -18,6 +18,7 @@ from assets.imports.parse import (
     detect_encoding,
     file_columns,
     fit_to_file,
+    layout,
     natural_key,
     parse_ad_row,
     parse_comments,
@@ -29,6 +30,8 @@ from assets.imports.parse import (
     read_records,
     referenced_columns,
 )
+from resources.raw_schema import METRICS
+from resources.settings import MAPPINGS_DIR
 
 NOW = datetime(2026, 9, 30, 12, tzinfo=UTC)
 UTF8 = Encoding("utf-8", "valid UTF-8")
@@ -494,3 +497,88 @@ def test_unreadable_records_count_towards_a_chunk_so_a_file_of_them_stays_in_chu
     chunks = list(FileReader(path, ADS, now=NOW, chunk_rows=3).chunks())
     assert [len(c.rejected) for c in chunks] == [3, 3, 1]
     assert chunks[0].rejected[0].reason == "row has 2 fields, header has 10"
+
+
+def staged_outcomes(path: Path, mapping: Mapping, accounts: dict, staged: bool) -> tuple[dict, FileReader]:
+    """{record number: staged row (layout order, as COPY reads it) or the reason it is rejected}."""
+    reader = FileReader(path, mapping, accounts, now=NOW, chunk_rows=4, staged=staged)
+    names = list(layout(reader.mapping).columns)
+
+    def text(value):  # what the staging COPY reads: numbers by value, dates in ISO
+        if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+            return Decimal(value)
+        return value.isoformat() if isinstance(value, date) else value
+
+    found: dict[int, object] = {}
+    for chunk in reader.chunks():
+        for number, fingerprint, *cells in chunk.staged:
+            found[number] = (
+                "compiled",
+                fingerprint,
+                *(Decimal(c) if n in METRICS else c for n, c in zip(names, cells, strict=True)),
+            )
+        for c in chunk.rows:
+            found[c.number] = ("general", c.fingerprint, *(text(c.row.get(n)) for n in names))
+        for r in chunk.rejected:
+            found[r.number] = r.reason
+    return found, reader
+
+
+@pytest.mark.parametrize("mapping_name", ["t_ads", "online_ads"])
+def test_the_compiled_converter_stages_exactly_what_the_general_functions_do(tmp_path, mapping_name):
+    if mapping_name == "online_ads":
+        mapping = load_mapping(MAPPINGS_DIR / "online_ads.yml")
+        header = "month,day,campaign_number,user_engagement,banner,placement,displays,cost,clicks,revenue,"
+        header += "post_click_conversions,post_click_sales_amount,,\n"
+        lines = [
+            "April,1,camp 1,High,160 x 600,abc,4000,12.3456,30,1,2,95.0000,,\n",
+            "April,2,camp 1,High,160 x 600,,4000,0.1234567,30,1,2,95,,\n",  # blank placement; 7 decimals
+            "May,31,camp 2,Low,728 x 90,jkl,0,0,0,0,0,0.0000,,\n",
+            "June,31,camp 2,Low,728 x 90,jkl,1,1,1,1,1,1,,\n",  # no June 31st
+            "April,3,camp 3,Medium,300 x 250,def,12,1.5,abc,0,0,0,,\n",  # clicks unreadable
+            "April,4,camp 3,Medium,300 x 250,def,12,1.5,3,0,0,0,,x\n",  # a value in an unnamed column
+            "April,5,camp 3,Medium,300 x 250,def,5.0,1.5,3,0,0,0\n",  # no trailing cells; 5.0 impressions
+            'April,6,"camp, 4",High,"800 x ""250""",ghi,0012,007.50,1,0,0,0012.5,,\n',
+        ]
+        accounts: dict = {}
+    else:
+        mapping = replace(ADS, columns={**ADS.columns, "account_name": ("Name",)}, null_values=("", "--"))
+        header = HEADER.rstrip("\n") + ",Name\n"
+        lines = [
+            ad_line().rstrip("\n") + ",Shop\n",
+            ad_line(ad="Ad 2", cost="1,234.50").rstrip("\n") + ",\n",  # a thousands separator: general
+            ad_line(ad="Ad 3", impressions="1234567890123").rstrip("\n") + ",--\n",  # 13 digits: general
+            ad_line(ad="Ad 4", impressions="-1").rstrip("\n") + ",Shop\n",
+            ad_line(ad="Ad 5", currency="usd").rstrip("\n") + ",Shop\n",  # another currency than the first row's
+            ad_line(ad="Ad 6", currency="EURO").rstrip("\n") + ",Shop\n",
+            ad_line(ad="--").rstrip("\n") + ",Shop\n",  # a null ad: missing
+            ad_line(ad="Ad 7", day="2099-01-01").rstrip("\n") + ",Shop\n",
+            ad_line(ad="Ad 8", day="Sept 1").rstrip("\n") + ",Shop\n",
+            ad_line(ad="Café été", account="123-456-7890").rstrip("\n") + ",Müller\n",
+            ad_line(ad="Ad\x009").rstrip("\n") + ",Shop\n",
+            ad_line(ad="Ad 10", account="555-000-1111", currency="", impressions="", cost="").rstrip("\n") + ",X\n",
+            ad_line(ad="Ad 11", account="555-000-1111", cost="0.000001").rstrip("\n") + ",X\n",  # EUR on a USD account
+            ad_line(ad="Ad 12", account="7777777777", day="2026-10-01").rstrip("\n") + ",R\n",  # its local tomorrow
+            ad_line(ad="Ad 13", account="7777777777", day="2026-10-03").rstrip("\n") + ",R\n",  # past it
+            "2026-09-01,google_ads,1234567890,Brand\n",  # ragged
+        ]
+        accounts = {
+            ("google_ads", "7777777777"): Account("google_ads", "7777777777", "R", "EUR", "Pacific/Kiritimati", "x")
+        }
+    path = tmp_path / "ads.csv"
+    path.write_text(header + "".join(lines))
+
+    general, general_reader = staged_outcomes(path, mapping, accounts, staged=False)
+    compiled, compiled_reader = staged_outcomes(path, mapping, accounts, staged=True)
+
+    assert {n: (v[1:] if isinstance(v, tuple) else v) for n, v in compiled.items()} == {
+        n: (v[1:] if isinstance(v, tuple) else v) for n, v in general.items()
+    }
+    assert (compiled_reader.accounts, compiled_reader.currencies, compiled_reader.totals) == (
+        general_reader.accounts,
+        general_reader.currencies,
+        general_reader.totals,
+    )
+    # The compiled converter took the ordinary rows (and only rows the general functions load).
+    taken = sorted(n for n, v in compiled.items() if isinstance(v, tuple) and v[0] == "compiled")
+    assert taken == ([1, 3, 6, 8] if mapping_name == "online_ads" else [1, 10, 12, 14])
