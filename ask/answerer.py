@@ -175,6 +175,20 @@ def whole_months(unit: str, start: date, end: date) -> None:
 
 # --- scope and catalog --------------------------------------------------------------------------
 
+# The accounts a question reads. The pair filter is the exact one; the two ANY filters follow from
+# it and are what PostgreSQL pushes below a mart view's GROUP BY into the fact's (platform,
+# account_id, date_day) index (a semi-join is not pushed down): one account's month at 20 accounts
+# x 2 years reads its own rows, 2.5 ms instead of 50.
+IN_ACCOUNTS = (
+    "platform = ANY(%s::text[]) AND account_id = ANY(%s::text[]) "
+    "AND (platform, account_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+)
+
+
+def in_accounts_params(accounts: list[Account]) -> list:
+    platforms, account_ids = [a.platform for a in accounts], [a.account_id for a in accounts]
+    return [platforms, account_ids, platforms, account_ids]
+
 
 def load_accounts(cur, scope: Scope) -> list[Account]:
     if not scope.accounts:
@@ -463,8 +477,8 @@ class AdAnswerer:
         return max(kinds, key=LEVELS.index) if kinds else "account"
 
     def base_query(self, period: Period | None) -> Query:
-        where = ["(platform, account_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"]
-        params: list = [[a.platform for a in self.accounts], [a.account_id for a in self.accounts]]
+        where = [IN_ACCOUNTS]
+        params: list = in_accounts_params(self.accounts)
         by_kind: dict[str, list[Named]] = defaultdict(list)
         for entity in self.intent.entities:
             if entity.kind != "account":
@@ -491,9 +505,8 @@ class AdAnswerer:
         """The days the accounts have data: a named campaign with no row on one of them had none of
         it (a day without clicks counts; an average per day is over the data's days, not the campaign's)."""
         self.cur.execute(
-            f"SELECT min(date_day), max(date_day) FROM {MARTS['account']} "
-            "WHERE (platform, account_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-            ([a.platform for a in self.accounts], [a.account_id for a in self.accounts]),
+            f"SELECT min(date_day), max(date_day) FROM {MARTS['account']} WHERE {IN_ACCOUNTS}",
+            in_accounts_params(self.accounts),
         )
         return self.cur.fetchone()
 

@@ -68,10 +68,12 @@ class Samples:
             self.errors.append(text)
 
 
-SUMS = (
+SUMS = (  # the accounts filtered as the answerer does (ask/answerer.py, IN_ACCOUNTS)
     "SELECT sum(impressions), sum(clicks), sum(cost), sum(conversions), sum(conversion_value), count(*) "
-    "FROM analytics.account_daily WHERE (platform, account_id) IN (SELECT * FROM unnest(%(platforms)s::text[], "
-    "%(accounts)s::text[])) AND date_day BETWEEN %(start)s AND %(end)s"
+    "FROM analytics.account_daily "
+    "WHERE platform = ANY(%(platforms)s::text[]) AND account_id = ANY(%(accounts)s::text[]) "
+    "AND (platform, account_id) IN (SELECT * FROM unnest(%(platforms)s::text[], %(accounts)s::text[])) "
+    "AND date_day BETWEEN %(start)s AND %(end)s"
 )
 
 
