@@ -87,6 +87,21 @@ def prepare_dbt_manifest(url: DatabaseUrl | None = None) -> None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+# dagster-dbt gives each run's dbt a target folder of its own (`<op>-<run id>-<random>`, ~8 MB:
+# manifest, compiled SQL, logs, run_results.json). Kept for looking into recent runs; older ones go.
+KEEP_RUN_TARGETS = 20
+
+
+def prune_run_targets(target: Path, keep: int = KEEP_RUN_TARGETS) -> int:
+    """Remove all but the `keep` newest run folders in `target`; returns how many went. Without
+    this, four refreshes a day fill the disk (~30 MB a day)."""
+    runs = [p for p in target.glob("*-*-*") if p.is_dir() and not p.name.startswith("parse-")]
+    runs.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return max(0, len(runs) - keep)
+
+
 class BurryDbtResource(DbtCliResource):
     """dbt against Burry's database. profiles.yml reads the connection from the environment (dbt
     takes it no other way), so it is set only while the dbt process starts, with the pid `burry-dbt`
@@ -98,6 +113,7 @@ class BurryDbtResource(DbtCliResource):
     def build(self, args: list[str], context):
         # In a step subprocess of a launched run, this step (and so its dbt) ends with the run worker.
         die_with_run_worker(context.instance, context.run_id)
+        prune_run_targets(Path(dbt_project.project_dir) / dbt_project.target_path)
         child_env = {**self.database.database_url().dbt_env(), **settings.dbt_parent_environment()}
         with settings.environment_for_children(child_env):
             return self.cli(args, context=context)

@@ -83,3 +83,22 @@ def test_concurrent_manifest_preparations_take_turns_and_leave_a_whole_manifest(
     manifest = json.loads((target / "manifest.json").read_text())
     assert "model.burry.account_daily" in manifest["nodes"]
     assert not list(target.glob("parse-*")), "scratch targets are removed"
+
+
+def test_old_dbt_run_targets_are_pruned_and_the_newest_kept(tmp_path):
+    import os
+
+    from resources.dbt import prune_run_targets
+
+    for i in range(25):
+        run = tmp_path / f"dbt_models-{i:07d}-abcdef0"
+        run.mkdir()
+        (run / "manifest.json").write_text("{}")
+        os.utime(run, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / "compiled").mkdir()
+
+    assert prune_run_targets(tmp_path, keep=20) == 5
+    left = sorted(p.name for p in tmp_path.glob("dbt_models-*"))
+    assert left == [f"dbt_models-{i:07d}-abcdef0" for i in range(5, 25)], "the 20 newest stay"
+    assert (tmp_path / "manifest.json").exists() and (tmp_path / "compiled").is_dir(), "the project's own files stay"
