@@ -287,6 +287,15 @@ def _load_catalog(cur, scope: Scope, accounts: list[Account], with_tickets: bool
                     ticket_values.setdefault(field_name, {}).setdefault(value.lower(), (column, value))
         for canonical in ("urgent", "high", "normal", "low"):
             ticket_values.setdefault("priority", {}).setdefault(canonical, ("priority", canonical))
+        # A ticket source named in the question ("helpdesk tickets") filters by it, never is read as
+        # filler: the word "helpdesk" alone must not count every source's tickets.
+        for source in scope.ticket_sources:
+            for spelling in (
+                source.lower(),
+                source.lower().replace("_", " "),
+                source.lower().replace("helpdesk", "help desk"),
+            ):
+                ticket_values.setdefault("source", {}).setdefault(spelling, ("source", source))
     return Catalog(
         named=tuple(n for n in named if n.name),
         platforms=tuple(sorted({a.platform for a in accounts})),
@@ -324,6 +333,7 @@ def answer(cur, scope: Scope, question: str, as_of: date | None = None, previous
     )
     catalog = load_catalog(cur, scope, accounts, with_tickets=about_tickets)
     today, zone = _today(accounts, as_of)
+    intent_today = today
     try:
         intent = understand(question, catalog, today, previous)
     except NotUnderstood as exc:
@@ -331,6 +341,26 @@ def answer(cur, scope: Scope, question: str, as_of: date | None = None, previous
         if exc.route == "unsupported_metric":
             text = f"{text} {_available(catalog, accounts, scope)}".strip()
         return Answer(text, route=exc.route, freshness=_freshness(cur, accounts, scope, "both"))
+    if as_of is None:
+        # "Today" is the asked accounts' own: the one account a question names keeps its zone even
+        # in a workspace of several zones; ticket days are UTC dates (the marts' ticket_time_zone).
+        asked = {(e.platform, e.account_id) for e in intent.entities}
+        zones = sorted(
+            {
+                a.time_zone
+                for a in accounts
+                if (not asked or (a.platform, a.account_id) in asked)
+                and (not intent.platforms or a.platform in intent.platforms)
+            }
+        )
+        own = "UTC" if intent.domain == "tickets" or len(zones) != 1 else zones[0]
+        if own != zone:
+            today, zone = _today([], None) if own == "UTC" else (datetime.now(ZoneInfo(own)).date(), own)
+            if today != intent_today:
+                try:
+                    intent = understand(question, catalog, today, previous)
+                except NotUnderstood as exc:
+                    return Answer(str(exc), route=exc.route, freshness=_freshness(cur, accounts, scope, "both"))
     freshness = _freshness(cur, accounts, scope, intent.domain)
     try:
         if intent.domain == "tickets":
@@ -627,8 +657,27 @@ class AdAnswerer:
         first, last = self.data_span()
         refreshed = max((a.last_refreshed_at for a in self.accounts if a.last_refreshed_at), default=None)
         stamp = f"{refreshed.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if refreshed else "never"
+        if (first is None or last is None) and self.level == "ad" and None not in (span := self.accounts_span()):
+            # An ad-set export (ad-group grain) has no ad rows: the data is there, not per ad.
+            return NotUnderstood(
+                f"I don't have {metric_label} per ad for {when(period)}: the data for {self.subject()} "
+                f"({span[0]} to {span[1]}) has no ads, only ad groups (ad sets). Ask per ad group or campaign instead.",
+                "no_data",
+            )
         if first is None or last is None:
             coverage = f"There is no data for {self.subject()} yet (last refreshed {stamp})."
+        elif (
+            period.start > last
+            and self.level != "account"
+            and (span := self.accounts_span())[1]
+            and span[1] >= period.start
+        ):
+            # Not stale: the accounts have newer days, this campaign / ad group / ad has no rows in them.
+            return NotUnderstood(
+                f"I don't have {metric_label} for {when(period)}: {self.subject()} has no data in it (its last day "
+                f"with data is {last}, while the account data runs to {span[1]}).",
+                "no_data",
+            )
         elif period.start > last:
             return NotUnderstood(
                 f"This data wasn't in our latest refresh ({stamp}): {metric_label} for {self.subject()} runs to {last}, "
@@ -828,6 +877,25 @@ class AdAnswerer:
                 lines.append(line)
             if ties:
                 lines.append(f"(tied with {', '.join(self.group_label(r['group']) for r, _ in ties)})")
+            unranked = [r for r, v in valued if v is None] if self.intent.shape == "top" else []
+            if unranked:
+                # "worst campaign by CPA": one that spent with no conversions has no CPA to rank, yet
+                # is not to be passed over in silence.
+                denominator = (metric.denominator or "").replace("_", " ")
+                unranked.sort(key=lambda r: (-r["sums"]["cost"], r["group"]))
+                names = (
+                    ", ".join(
+                        self.group_label(r["group"])
+                        + (
+                            f" ({format_value(METRICS['cost'], r['sums']['cost'], currency)} spend)"
+                            if currency and r["sums"]["cost"]  # one currency's rows only: never summed across
+                            else ""
+                        )
+                        for r in unranked[:5]
+                    )
+                    + (f" and {len(unranked) - 5} more" if len(unranked) > 5 else "")
+                )
+                lines.append(f"(not ranked, no {denominator} so no {metric.label}: {names})")
             header = f"In {currency}:\n" if len({r["currency"] for r in rows}) > 1 else ""
             parts.append(header + "\n".join(lines))
         what = {
@@ -1194,6 +1262,15 @@ class TicketAnswerer:
             rows = self.cur.fetchall()
             missing = self.missing_created(where, params)
             note = f" ({missing:,} tickets without a creation time are not counted)" if missing else ""
+            # A ticket marked solved or closed without a resolution time has no day it stopped being
+            # open: it is counted as open, and the answer says how many such tickets it counted.
+            self.cur.execute(
+                f"SELECT count(*) {base} AND t.created_day <= %s AND t.resolved_at IS NULL AND t.status IN ('solved', 'closed')",
+                params + [period.end],
+            )
+            unstamped = self.cur.fetchone()[0]
+            if unstamped:
+                note += f" ({unstamped:,} of them are marked solved or closed but have no resolution time, so they count as open)"
             if group_sql:
                 return self.grouped_text(rows, "open at the end") + note, {
                     "measure": measure,
@@ -1204,6 +1281,7 @@ class TicketAnswerer:
             return f"{rows[0][0]:,} tickets were open at the end of {period.end:%b %-d, %Y}{note}", {
                 "measure": measure,
                 "value": rows[0][0],
+                "solved_or_closed_without_resolution_time": unstamped,
                 "as_of": period.end.isoformat(),
                 "sql": self.readable(sql, args),
             }
@@ -1461,6 +1539,22 @@ class TicketAnswerer:
             else:
                 head = f"{'Top' if self.intent.order == 'desc' else 'Bottom'} {self.intent.top_n} by {measure_label} ({self.intent.group_by}):\n"
             text = head + "\n".join(f"{i}. {g}: {v:,}" for i, (g, v) in enumerate(ranked, 1))
+        elif (
+            self.intent.shape == "share"
+            and "values" in fact
+            and all(isinstance(v, int) for v in fact["values"].values())
+        ):
+            # "share of tickets by priority": each group's count of the groups' whole, not the counts alone.
+            whole = sum(fact["values"].values())
+            if not whole:
+                raise NotUnderstood("There are no matching tickets, so there are no shares to give.", "no_data")
+            fact["total"] = whole
+            fact["shares"] = {g: plain(Decimal(v) / whole) for g, v in fact["values"].items()}
+            measure_label = "tickets" if period is None else TICKET_LABELS[self.intent.ticket_measure or "created"]
+            text = f"Share of {measure_label} by {self.intent.group_by}:\n" + "\n".join(
+                f"{self.group_label(g)}: {v:,} of {whole:,} = {(Decimal(v) * 100 / whole).quantize(CENT, ROUND_HALF_UP)}%"
+                for g, v in fact["values"].items()
+            )
         return (
             f"{text}\n({when(period) if period else 'all tickets, whatever their date'}{self.filters_text()})",
             "ticket_sql",

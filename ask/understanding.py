@@ -99,7 +99,7 @@ TICKET_MEASURES: list[tuple[str, str]] = [
     ),
     (
         "created",
-        r"\b(?:new|incoming|created|opened|submitted|received) tickets\b|\btickets? (?:were |was |got |been )?(?:created|opened|submitted|received|filed|raised|came in|come in|arrived|logged)\b|\btickets\b|\bticket count\b|\bsupport (?:load|volume|tickets?)\b|\bticket volume\b|\bticket\b",
+        r"\b(?:new|incoming|created|opened|submitted|received) tickets\b|\btickets? (?:were |was |got |been )?(?:created|opened|submitted|received|filed|raised|came in|come in|arrived|logged)\b|\btickets\b|\bticket count\b|\bsupport (?:load|volume|tickets?(?: (?:were |was |got |been )?(?:created|opened|submitted|received|filed|raised|logged))?)\b|\bticket volume\b|\bticket\b",
     ),
 ]
 TICKET_WORDS = r"\btickets?\b|\bsupport\b|\bbacklog\b|\bsla\b|\bfirst[- ]response\b|\b(?:resolution|response) times?\b|\bhelp ?desk\b"
@@ -498,7 +498,10 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
             "refused",
         )
     unquoted = re.sub(r"\"[^\"]*\"|'[^']*'", " ", lower)  # quoted text is what to look for, not a command
-    if re.search(REFUSE_RE, unquoted) and not re.search(r"\b(?:how|what|did|was|were|which)\b", unquoted):
+    # Meta's "ad set" is an ad group, not a command to set something.
+    if re.search(REFUSE_RE, re.sub(r"\bad ?sets?\b", "ad group", unquoted)) and not re.search(
+        r"\b(?:how|what|did|was|were|which)\b", unquoted
+    ):
         raise NotUnderstood("I can only read your numbers; I can't change data, campaigns or settings.", "refused")
     if re.search(
         r"\b(?:how many|number of|count of|count the)\s+(?:(?:active|different|distinct|unique|separate|live|running|our|my|the)\s+)*"
@@ -560,6 +563,8 @@ def _read_entities(reader: Reader, text: str, catalog: Catalog, intent: Intent) 
         by_name.setdefault(item.name.lower().strip(), []).append(item)
         if item.kind == "account":
             by_name.setdefault(item.id.lower(), []).append(item)
+            if item.platform == "meta" and re.fullmatch(r"\d+", item.id):  # Ads Manager writes act_<id>
+                by_name.setdefault(f"act_{item.id}", []).append(item)
             if item.platform == "google_ads" and re.fullmatch(r"\d{10}", item.id):
                 dashed = f"{item.id[:3]}-{item.id[3:6]}-{item.id[6:]}"
                 by_name.setdefault(dashed, []).append(item)
@@ -590,9 +595,37 @@ def _read_entities(reader: Reader, text: str, catalog: Catalog, intent: Intent) 
             candidates = [n for n in by_name[name] if kind is None or n.kind == kind]
             if not candidates:
                 continue
+            _check_not_a_family(reader.text, match.span(), name, candidates, catalog)
             _add_entity(intent, name, candidates, kind)
             reader.claim(match.span())
             _claim_kind_word(reader, match.span())
+
+
+PLURAL_KINDS = {"campaign": r"campaigns", "ad_group": r"ad ?groups|ad ?sets", "ad": r"ads|creatives"}
+
+
+def _check_not_a_family(text: str, span: tuple[int, int], name: str, candidates: list[Named], catalog: Catalog) -> None:
+    """ "Brand campaigns" where campaigns 'Brand', 'Brand - US' and 'Brand - UK' exist may mean all
+    three: never silently the one named exactly (nor a sum by part of a name) — ask back."""
+    for kind, plural in PLURAL_KINDS.items():
+        if not re.match(rf"\s*(?:{plural})\b", text[span[1] :]) or not any(c.kind == kind for c in candidates):
+            continue
+        word = r"(?<![\w])" + re.escape(name) + r"(?![\w])"
+        family = sorted(
+            {
+                n.name
+                for n in catalog.named
+                if n.kind == kind and n.name.lower() != name and re.search(word, n.name.lower())
+            }
+        )
+        if family:
+            shown = ", ".join(repr(f) for f in family[:5]) + (", ..." if len(family) > 5 else "")
+            raise NotUnderstood(
+                f"'{candidates[0].name} {KIND_LABELS[kind]}s' could mean the {KIND_LABELS[kind]} {candidates[0].name!r} alone or every "
+                f"{KIND_LABELS[kind]} whose name contains it ({shown}); I can't add up {KIND_LABELS[kind]}s by part of a name. "
+                f'Name one ("the {KIND_LABELS[kind]} {candidates[0].name}"), or ask per {KIND_LABELS[kind]}.',
+                "ambiguous",
+            )
 
 
 _VOCABULARY = {
@@ -620,7 +653,7 @@ def _reads_as_something_else(name: str, candidates: list[Named]) -> bool:
     """A name that is also a number, a metric or a period ("30", "Sales", "Today") is a name only
     with its kind beside it ("the ad group Sales"): else "top 10 campaigns" or "sales today" would
     silently filter by it."""
-    if all(c.kind == "account" and c.id.lower() == name for c in candidates):
+    if all(c.kind == "account" and c.id.lower() in (name, name.replace("-", "")) for c in candidates):
         return False  # an account id, in any spelling
     if re.fullmatch(r"[\d\s.,:/%$€£-]+", name) or name in WORD_NUMBERS:
         return True
@@ -1149,6 +1182,19 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
         intent.shape = "total"
     if (
         intent.shape == "compare"
+        and "movement" not in intent.notes
+        and len(intent.periods) < 2
+        and len(intent.platforms) > 1
+    ):
+        # "CTR on Facebook vs Google last month": the platforms are compared, over one period — one
+        # figure each (never both platforms together against the month before).
+        if intent.group_by not in (None, "platform"):
+            raise NotUnderstood(
+                "Compare platforms over one period, or two periods for the platforms together.", "unsupported_shape"
+            )
+        intent.shape, intent.group_by = "breakdown", "platform"
+    if (
+        intent.shape == "compare"
         and len(intent.periods) == 1
         and not any(n.startswith("relative:") for n in intent.notes)
     ):
@@ -1182,8 +1228,12 @@ def _carry_over(intent: Intent, previous: dict, today: date) -> None:
         intent.ticket_measure = previous.get("ticket_measure")
         intent.stat = intent.stat or previous.get("stat")
         intent.domain = previous.get("domain", intent.domain)
-        if not intent.ticket_filters:
-            intent.ticket_filters = [tuple(f) for f in previous.get("ticket_filters") or []]
+    if intent.domain == "tickets" and previous.get("domain") == "tickets":
+        # "helpdesk tickets last week" -> "what about urgent ones?": the urgent helpdesk tickets. A
+        # filter replaces the previous one of its field only, never drops the others.
+        named = {f[0] for f in intent.ticket_filters}
+        kept = [tuple(f) for f in previous.get("ticket_filters") or [] if f[0] not in named]
+        intent.ticket_filters = kept + intent.ticket_filters
     if not intent.entities and not intent.platforms:
         intent.entities = [Named.from_json(e) for e in previous.get("entities") or []]
         intent.platforms = list(previous.get("platforms") or [])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +18,16 @@ import pytest
 
 from ask.answerer import answer
 from ask.scope import Scope
-from tests.helpers import BURRY, DEMO_END_DATE, KAGGLE_TICKETS, ONLINE_ADS, build_marts, create_database
+from resources.settings import REPO_ROOT as REPO
+from tests.helpers import (
+    BURRY,
+    DEMO_END_DATE,
+    FIXTURES,
+    KAGGLE_TICKETS,
+    ONLINE_ADS,
+    build_marts,
+    create_database,
+)
 
 pytestmark = pytest.mark.skipif(not ONLINE_ADS.exists(), reason="needs shared/data beside the repo")
 
@@ -633,3 +642,295 @@ def test_spend_per_ticket_over_several_currencies_is_declined(cur, everything):
         "AND date BETWEEN '2026-08-01' AND '2026-08-31'",
     )
     assert close(clicks.facts[0]["value"], total)
+
+
+# --- other export shapes (red-team round 2): a Google Ads UI report with campaign names that
+# contain one another, a Meta ad-set export (no ads) in GBP in another time zone, two ticket
+# sources (a helpdesk JSONL with offsets, Jira). Checked against pandas over the generated files.
+
+SHAPES_AS_OF = date(2026, 10, 1)
+SHAPES_GOOGLE = "3216540987"
+SHAPES_META = "7770001"
+
+
+def _shapes_frames() -> dict[str, pd.DataFrame]:
+    """Deterministic exports' contents: Aug 1 - Sep 30 2026, 'Brand - UK' stopping on Sep 15."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2026-08-01", "2026-09-30", freq="D")
+    google, meta = [], []
+    for campaign in ["Brand", "Brand - US", "Brand - UK", "Shopping"]:
+        for ad in ("11", "12"):
+            for day in days:
+                if campaign == "Brand - UK" and day > pd.Timestamp("2026-09-15"):
+                    continue
+                impressions = int(rng.integers(200, 4000))
+                clicks = int(rng.binomial(impressions, 0.05))
+                conversions = int(rng.binomial(clicks, 0.1))
+                if campaign == "Shopping" and day == pd.Timestamp("2026-09-10"):
+                    conversions = 0  # spend without a conversion: no CPA that day
+                google.append(
+                    {
+                        "date": day,
+                        "campaign": campaign,
+                        "ad": f"{campaign[:2]}{ad}",
+                        "impressions": impressions,
+                        "clicks": clicks,
+                        "cost": round(clicks * float(rng.uniform(0.4, 2.0)), 2),
+                        "conversions": conversions,
+                        "value": round(conversions * float(rng.uniform(20, 80)), 2),
+                    }
+                )
+    for campaign, ad_set in [("Summer Sale", "Broad"), ("Summer Sale", "Lookalike 1%"), ("Always On", "Broad")]:
+        for day in days:
+            impressions = int(rng.integers(500, 9000))
+            clicks = int(rng.binomial(impressions, 0.015))
+            conversions = int(rng.binomial(clicks, 0.05))
+            meta.append(
+                {
+                    "date": day,
+                    "campaign": campaign,
+                    "ad_group": ad_set,
+                    "impressions": impressions,
+                    "clicks": clicks,
+                    "cost": round(impressions / 1000 * float(rng.uniform(3, 9)), 2),
+                    "conversions": conversions,
+                    "value": round(conversions * float(rng.uniform(30, 120)), 2),
+                }
+            )
+    created = pd.Timestamp("2026-08-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 61 * 24 * 60, 120), unit="min")
+    tickets = pd.DataFrame(
+        {
+            "id": range(5000, 5120),
+            "created": created,
+            "offset": [["Z", "+09:00", "-05:00", "+02:00"][i % 4] for i in range(120)],
+            "priority": rng.choice(["urgent", "high", "normal", "low"], 120),
+            # every tenth is marked solved without a solved_at (an export that lost it)
+            "status": ["solved" if i % 10 == 0 else "open" for i in range(120)],
+        }
+    )
+    return {"google": pd.DataFrame(google), "meta": pd.DataFrame(meta), "tickets": tickets}
+
+
+@pytest.fixture(scope="module")
+def shapes(pg_server, tmp_path_factory):
+    from orchestration import migrate
+
+    frames = _shapes_frames()
+    folder = tmp_path_factory.mktemp("shapes")
+    google = frames["google"]
+    with open(folder / "google.csv", "w") as out:
+        out.write('Ad performance report\n"August 1, 2026 - September 30, 2026"\n')
+        pd.DataFrame(
+            {
+                "Day": google.date.dt.strftime("%Y-%m-%d"),
+                "Customer ID": "321-654-0987",
+                "Campaign": google.campaign,
+                "Ad group": google.campaign + " AG",
+                "Ad ID": google.ad,
+                "Currency code": "USD",
+                "Impr.": google.impressions.map(lambda v: f"{v:,}"),
+                "Clicks": google.clicks,
+                "Cost": google.cost.map(lambda v: f"{v:,.2f}"),
+                "Conversions": google.conversions.map(lambda v: f"{v:.2f}" if v else "--"),
+                "Conv. value": google.value.map(lambda v: f"{v:,.2f}" if v else "--"),
+            }
+        ).to_csv(out, index=False)
+    meta = frames["meta"]
+    pd.DataFrame(
+        {
+            "Day": meta.date.dt.strftime("%Y-%m-%d"),
+            "Account ID": f"act_{SHAPES_META}",
+            "Account name": "Shapes UK",
+            "Campaign name": meta.campaign,
+            "Ad set name": meta.ad_group,
+            "Currency": "GBP",
+            "Impressions": meta.impressions,
+            "Link clicks": meta.clicks.map(lambda v: v or ""),
+            "Amount spent (GBP)": meta.cost,
+            "Purchases": meta.conversions.map(lambda v: v or ""),
+            "Purchases conversion value": [v if c else "" for v, c in zip(meta.value, meta.conversions, strict=True)],
+        }
+    ).to_csv(folder / "meta_ad_sets.csv", index=False)
+    mapping = (REPO / "mappings" / "meta_ads_manager_ad_sets.yml").read_text()
+    (folder / "meta_sydney.yml").write_text(
+        mapping.replace("name: meta_ads_manager_ad_sets", "name: meta_sydney") + "time_zone: Australia/Sydney\n"
+    )
+    with open(folder / "helpdesk.jsonl", "w") as out:
+        for row in frames["tickets"].itertuples():
+            shift = pd.Timedelta(0) if row.offset == "Z" else pd.Timedelta(hours=int(row.offset[:3]))
+            local = (row.created + shift).strftime("%Y-%m-%dT%H:%M:%S") + row.offset
+            out.write(
+                f'{{"id": {row.id}, "subject": "t", "priority": "{row.priority}", "status": "{row.status}", "via": "email", '
+                f'"created_at": "{local}", "first_reply_at": null, "solved_at": null, "comments": []}}\n'
+            )
+    _, admin_url = pg_server
+    url = create_database(admin_url)
+    migrate.upgrade(url)
+    env = {"PATH": str(Path(sys.executable).parent), "DATABASE_URL": url.libpq, "HOME": "/tmp"}
+    for kind, file, mapping_name in (
+        ("ads", folder / "google.csv", "google_ads_ui"),
+        ("ads", folder / "meta_ad_sets.csv", str(folder / "meta_sydney.yml")),
+        ("tickets", folder / "helpdesk.jsonl", str(FIXTURES / "helpdesk_tickets.yml")),
+        ("tickets", FIXTURES / "jira_export.csv", "jira"),
+    ):
+        done = subprocess.run(
+            [BURRY, "import", kind, str(file), "--mapping", mapping_name],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", url.libpq)
+        build_marts()
+    conn = psycopg2.connect(url.libpq)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT platform, account_id FROM app.ad_accounts ORDER BY 1, 2")
+        scope = Scope(1, "shapes", tuple(cursor.fetchall()), ("helpdesk", "jira"))
+        yield cursor, scope, frames
+    conn.close()
+
+
+def _september(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame.date.dt.month == 9]
+
+
+def test_shapes_ad_set_questions_are_answered_not_refused(shapes):
+    # "ad set" once matched the refusal of write commands ("set"): every Meta ad-set question was refused.
+    cur, scope, frames = shapes
+    september = _september(frames["meta"])
+    result = ask(cur, scope, "CPA for ad set Lookalike 1% last month", SHAPES_AS_OF)
+    lookalike = september[september.ad_group == "Lookalike 1%"]
+    assert close(result.facts[0]["value"], lookalike.cost.sum() / lookalike.conversions.sum())
+    by_set = ask(cur, scope.narrowed(account_id=SHAPES_META), "spend by ad set last month", SHAPES_AS_OF)
+    expected = september.groupby(["campaign", "ad_group"]).cost.sum()
+    got = {f["group"]: f["value"] for f in by_set.facts}
+    assert got.keys() == {f"{s} (campaign {c})" for c, s in expected.index}
+    for (campaign, ad_set), value in expected.items():
+        assert close(got[f"{ad_set} (campaign {campaign})"], value)
+
+
+def test_shapes_per_ad_on_an_ad_set_export_says_there_are_no_ads(shapes):
+    # Once "There is no data for Shapes UK yet (last refreshed never)": the data is there, per ad set.
+    cur, scope, _ = shapes
+    result = answer(cur, scope.narrowed(account_id=SHAPES_META), "spend by ad last month", SHAPES_AS_OF)
+    assert result.route == "no_data" and result.facts == []
+    assert "no ads, only ad groups (ad sets)" in result.text and "yet" not in result.text
+
+
+def test_shapes_a_campaign_family_is_asked_back_and_one_name_is_exact(shapes):
+    # "Brand campaigns" once gave campaign 'Brand' alone, while 'Brand - US' and 'Brand - UK' exist.
+    cur, scope, frames = shapes
+    family = answer(cur, scope, "spend for Brand campaigns last month", SHAPES_AS_OF)
+    assert family.route == "ambiguous" and family.facts == []
+    one = ask(cur, scope, "spend for the Brand campaign last month", SHAPES_AS_OF)
+    september = _september(frames["google"])
+    assert close(one.facts[0]["value"], september[september.campaign == "Brand"].cost.sum())
+
+
+def test_shapes_a_campaign_that_stopped_is_not_stale_data(shapes):
+    # Once "This data wasn't in our latest refresh ... `burry refresh all` fetches newer days": the
+    # account has those days, the campaign stopped on Sep 15.
+    cur, scope, _ = shapes
+    result = answer(cur, scope, "CPC for Brand - UK last week", SHAPES_AS_OF)
+    assert result.route == "no_data" and result.facts == []
+    assert "2026-09-15" in result.text and "refresh" not in result.text
+
+
+@pytest.mark.parametrize(
+    "question, frame, day",
+    [
+        ("spend for 321-654-0987 yesterday", "google", "2026-09-30"),
+        ("spend for act_7770001 yesterday", "meta", "2026-09-30"),
+    ],
+)
+def test_shapes_account_ids_as_exports_write_them(shapes, question, frame, day):
+    cur, scope, frames = shapes
+    result = ask(cur, scope, question, SHAPES_AS_OF)
+    data = frames[frame]
+    assert close(result.facts[0]["value"], data[data.date == day].cost.sum())
+
+
+def test_shapes_a_named_ticket_source_is_a_filter(shapes):
+    # "helpdesk" was filler: "how many helpdesk tickets" counted every source's tickets.
+    cur, scope, frames = shapes
+    result = ask(cur, scope, "how many helpdesk tickets were created in September", SHAPES_AS_OF)
+    created = frames["tickets"].created
+    assert result.facts[0]["value"] == int((created.dt.month == 9).sum())  # support days are UTC dates
+    apart = ask(cur, scope, "how many help desk tickets were created in September", SHAPES_AS_OF)
+    assert apart.facts[0]["value"] == result.facts[0]["value"]
+    every = ask(cur, scope, "how many tickets were created in September", SHAPES_AS_OF)
+    cur.execute(
+        "SELECT count(*) FROM raw.tickets WHERE source = 'jira' "
+        "AND created_at >= '2026-09-01 00:00+00' AND created_at < '2026-10-01 00:00+00'"
+    )
+    jira = cur.fetchone()[0]
+    assert jira > 0 and every.facts[0]["value"] == result.facts[0]["value"] + jira
+
+
+def test_shapes_today_is_the_named_accounts_own(shapes, monkeypatch):
+    # Without as_of, a workspace of several time zones took UTC's today for everything: at 20:30 UTC
+    # on Sep 30 an account in Sydney (Oct 1 there) got Sep 29 as "yesterday". Ticket days are UTC.
+    import ask.answerer as answerer_module
+
+    class At(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 9, 30, 20, 30, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr(answerer_module, "datetime", At)
+    cur, scope, frames = shapes
+    sydney = ask(cur, scope, "spend for Shapes UK yesterday", None)
+    meta = frames["meta"]
+    assert "Sep 30, 2026" in sydney.text
+    assert close(sydney.facts[0]["value"], meta[meta.date == "2026-09-30"].cost.sum())
+    utc = ask(cur, scope, "spend for 321-654-0987 yesterday", None)
+    google = frames["google"]
+    assert "Sep 29, 2026" in utc.text
+    assert close(utc.facts[0]["value"], google[google.date == "2026-09-29"].cost.sum())
+    tickets = ask(cur, scope, "how many helpdesk tickets were created yesterday", None)
+    created = frames["tickets"].created
+    assert tickets.facts[0]["value"] == int((created.dt.strftime("%Y-%m-%d") == "2026-09-29").sum())
+
+
+def test_shapes_share_of_tickets_by_priority_gives_shares(shapes):
+    # Once the counts alone, as a plain breakdown: the shares asked for were not there.
+    cur, scope, frames = shapes
+    result = ask(cur, scope, "share of helpdesk tickets by priority in September", SHAPES_AS_OF)
+    tickets = frames["tickets"]
+    expected = tickets[tickets.created.dt.month == 9].priority.value_counts()
+    fact = result.facts[0]
+    assert fact["values"] == expected.to_dict() and fact["total"] == expected.sum()
+    for priority, count in expected.items():
+        assert close(fact["shares"][priority], count / expected.sum())
+        assert f"{priority}: {count:,} of {expected.sum():,} = {count / expected.sum() * 100:.2f}%" in result.text
+
+
+def test_shapes_backlog_says_when_it_counts_solved_tickets_without_a_resolution_time(shapes):
+    # Tickets marked solved with no solved_at were counted as open without a word.
+    cur, scope, frames = shapes
+    result = ask(cur, scope, "how many helpdesk tickets are open", SHAPES_AS_OF)
+    tickets = frames["tickets"]  # none has a solved_at: all are open by their timestamps
+    assert result.facts[0]["value"] == len(tickets)
+    unstamped = int((tickets.status == "solved").sum())
+    assert result.facts[0]["solved_or_closed_without_resolution_time"] == unstamped
+    assert f"{unstamped} of them are marked solved or closed but have no resolution time" in result.text
+
+
+def test_shapes_worst_cpa_names_a_campaign_that_spent_without_converting(shapes):
+    # "worst campaign by CPA" once named the highest defined CPA and passed over in silence a
+    # campaign that spent with no conversion at all (no CPA to rank).
+    cur, scope, frames = shapes
+    result = ask(cur, scope.narrowed(account_id=SHAPES_GOOGLE), "worst campaign by CPA on 2026-09-10", SHAPES_AS_OF)
+    day = frames["google"][frames["google"].date == "2026-09-10"]
+    by_campaign = day.groupby("campaign")[["cost", "conversions"]].sum()
+    defined = by_campaign[by_campaign.conversions > 0]
+    cpa = (defined.cost / defined.conversions).sort_values(ascending=False)
+    assert result.facts[0]["group"] == cpa.index[0] and close(result.facts[0]["value"], cpa.iloc[0])
+    assert (
+        f"(not ranked, no conversions so no CPA: Shopping (${by_campaign.cost['Shopping']:,.2f} spend))" in result.text
+    )

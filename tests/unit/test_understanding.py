@@ -568,3 +568,99 @@ def test_a_share_by_a_grouping_keeps_the_grouping():
     intent = read("what share of spend did Summer Sale get by week last month")
     assert (intent.shape, intent.group_by) == ("share", "week")
     assert read("share of spend by campaign last month").group_by == "campaign"
+
+
+# --- other export shapes: Meta ad sets, name families, ids as exports write them (red-team round 2) ---
+
+SHAPES = Catalog(
+    named=(
+        Named("account", "Acme US", "google_ads", "1112223333", "1112223333"),
+        Named("account", "Acme UK Meta", "meta", "5550001", "5550001"),
+        Named("campaign", "Brand", "google_ads", "1112223333", "c1", "Acme US", "1112223333"),
+        Named("campaign", "Brand - US", "google_ads", "1112223333", "c2", "Acme US", "1112223333"),
+        Named("campaign", "Brand - UK", "google_ads", "1112223333", "c3", "Acme US", "1112223333"),
+        Named("campaign", "Shopping", "google_ads", "1112223333", "c4", "Acme US", "1112223333"),
+        Named("campaign", "Summer Sale", "meta", "5550001", "m1", "Acme UK Meta", "5550001"),
+        Named("ad_group", "Broad", "meta", "5550001", "s1", "campaign 'Summer Sale'", "m1"),
+    ),
+    platforms=("google_ads", "meta"),
+    ticket_values={
+        "priority": {"urgent": ("priority", "urgent"), "high": ("priority", "high")},
+        "source": {"helpdesk": ("source", "helpdesk"), "jira": ("source", "jira")},
+    },
+    ticket_sources=("helpdesk", "jira"),
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["spend for ad set Broad last month", "CPA by ad set last month", "spend for the Broad adset last week"],
+)
+def test_an_ad_set_is_an_ad_group_not_a_command_to_set_something(question):
+    # Meta's "ad set" once matched the refusal of write commands ("set"): every ad-set question was refused.
+    intent = understand(question, SHAPES, TODAY)
+    assert intent.metrics and (intent.group_by == "ad_group" or [e.id for e in intent.entities] == ["s1"])
+    with pytest.raises(NotUnderstood) as refused:
+        understand("set the budget of ad set Broad to 100", SHAPES, TODAY)
+    assert refused.value.route == "refused"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["spend for Brand campaigns last month", "clicks for the brand campaigns in May"],
+)
+def test_a_name_before_plural_campaigns_that_others_contain_is_asked_back(question):
+    # "Brand campaigns" was read as the one campaign called Brand while 'Brand - US' and 'Brand - UK' exist.
+    with pytest.raises(NotUnderstood) as exc:
+        understand(question, SHAPES, TODAY)
+    assert exc.value.route == "ambiguous" and "'Brand - US'" in str(exc.value)
+
+
+def test_a_name_before_plural_campaigns_without_a_family_and_singular_names_stay_exact():
+    assert [e.id for e in understand("spend for the Brand campaign last month", SHAPES, TODAY).entities] == ["c1"]
+    assert [e.id for e in understand("spend for Brand - US campaigns last month", SHAPES, TODAY).entities] == ["c2"]
+    assert [e.id for e in understand("spend for Shopping campaigns last month", SHAPES, TODAY).entities] == ["c4"]
+
+
+@pytest.mark.parametrize(
+    "question, account",
+    [
+        ("spend for 111-222-3333 last month", "1112223333"),  # dashed, without the word "account"
+        ("clicks for act_5550001 yesterday", "5550001"),  # Ads Manager's spelling of the id
+    ],
+)
+def test_account_ids_as_exports_write_them(question, account):
+    assert [e.account_id for e in understand(question, SHAPES, TODAY).entities] == [account]
+
+
+def test_support_tickets_created_is_a_count_of_created_tickets():
+    # "support tickets" once claimed the words and left "created" not understood.
+    assert understand("support tickets created last month", SHAPES, TODAY).ticket_measure == "created"
+
+
+def test_a_named_ticket_source_filters_by_it():
+    # "helpdesk tickets" was filler: every source's tickets were counted.
+    intent = understand("how many helpdesk tickets were created last week", SHAPES, TODAY)
+    assert intent.ticket_filters == [("source", "source", "helpdesk")]
+
+
+@pytest.mark.parametrize(
+    "question", ["CTR on Facebook vs Google last month", "compare Meta and Google Ads clicks last week"]
+)
+def test_platforms_compared_over_one_period_are_one_figure_each(question):
+    # Once both platforms together, last month against the month before: not the comparison asked.
+    intent = understand(question, SHAPES, TODAY)
+    assert (intent.shape, intent.group_by, len(intent.periods)) == ("breakdown", "platform", 1)
+    assert sorted(intent.platforms) == ["google_ads", "meta"]
+
+
+def test_ticket_follow_ups_keep_the_filters_they_do_not_replace():
+    # "helpdesk tickets last week" -> "what about urgent ones?" once counted every source's urgent tickets.
+    first = understand("how many helpdesk tickets were created last week", SHAPES, TODAY).to_json()
+    urgent = understand("what about urgent ones?", SHAPES, TODAY, first)
+    assert sorted(urgent.ticket_filters) == [("priority", "priority", "urgent"), ("source", "source", "helpdesk")]
+    resolved = understand("how many were resolved?", SHAPES, TODAY, urgent.to_json())
+    assert resolved.ticket_measure == "resolved"
+    assert sorted(resolved.ticket_filters) == sorted(urgent.ticket_filters)
+    jira = understand("and in jira?", SHAPES, TODAY, urgent.to_json())
+    assert sorted(jira.ticket_filters) == [("priority", "priority", "urgent"), ("source", "source", "jira")]
