@@ -375,10 +375,26 @@ def canonical_values(record: dict, mapping: Mapping) -> dict[str, str | list | d
 
 
 # -- parsing -------------------------------------------------------------------------------------
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
+
+
 def parse_number(name: str, text: str | None) -> Decimal:
+    """A number as exports write it: currency signs and spaces dropped, commas only as thousands
+    separators ("1,234.50"). A decimal comma ("12,50", "1.234,50") or a percentage is quarantined,
+    never read as another number (12,50 is not 1,250)."""
     if text is None:
         raise RowError(f"{name}: missing")
-    cleaned = re.sub(r"[\s,$€£%]", "", text)
+    cleaned = re.sub(r"[\s$€£]", "", text)
+    if "%" in cleaned:
+        raise RowError(f"{name}: {text!r} is a percentage, not a {name} figure")
+    if "," in cleaned:
+        whole, _, fraction = cleaned.partition(".")
+        if "," in fraction or not THOUSANDS.fullmatch(whole):
+            raise RowError(
+                f"{name}: {text!r} has a comma that is not a thousands separator (a decimal comma?): "
+                "export the file with '.' as the decimal point"
+            )
+        cleaned = cleaned.replace(",", "")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
@@ -416,6 +432,12 @@ def parse_metric(name: str, column: str, text: str | None) -> int | Decimal:
         value = (value * 1_000_000).to_integral_value()
     elif value != value.to_integral_value():
         raise RowError(f"{name}: not a whole number ({text})")
+    elif re.search(r"\.\d{3}$", text.strip()):
+        # "1.000" impressions: 1, or 1,000 with a dot as thousands separator (a German export)?
+        raise RowError(
+            f"{name}: {text!r} could be {value:,.0f} or {value * 1000:,.0f} (a dot as thousands separator): "
+            "export counts as whole numbers"
+        )
     problem = metric_value_problem(name, column, value)
     if problem:
         raise RowError(problem)

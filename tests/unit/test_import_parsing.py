@@ -69,7 +69,13 @@ TICKETS = Mapping(
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("1,234.50", Decimal("1234.50")), ("$ 12", Decimal("12")), ("7%", Decimal("7")), ("0", Decimal("0"))],
+    [
+        ("1,234.50", Decimal("1234.50")),
+        ("12,345,678", Decimal("12345678")),
+        ("$ 12", Decimal("12")),
+        ("€1,234", Decimal("1234")),
+        ("0", Decimal("0")),
+    ],
 )
 def test_numbers_drop_thousands_separators_and_currency_signs(text, value):
     assert parse_number("cost", text) == value
@@ -77,7 +83,18 @@ def test_numbers_drop_thousands_separators_and_currency_signs(text, value):
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [(None, "cost: missing"), ("abc", "not a number"), ("NaN", "not a number"), ("-3", "negative")],
+    [
+        (None, "cost: missing"),
+        ("abc", "not a number"),
+        ("NaN", "not a number"),
+        ("-3", "negative"),
+        # A decimal comma is never read as a thousands separator (12,50 is not 1,250).
+        ("12,50", "a comma that is not a thousands separator"),
+        ("1.234,50", "a comma that is not a thousands separator"),
+        ("1,5", "a comma that is not a thousands separator"),
+        ("1,23,456", "a comma that is not a thousands separator"),
+        ("7%", "is a percentage"),
+    ],
 )
 def test_numbers_that_cannot_be_a_metric_are_row_errors(text, reason):
     with pytest.raises(RowError, match=reason):
@@ -88,6 +105,14 @@ def test_counts_must_be_whole():
     assert parse_metric("clicks", "clicks", "12.0") == 12
     with pytest.raises(RowError, match="not a whole number"):
         parse_metric("clicks", "clicks", "12.5")
+
+
+def test_a_count_written_with_a_thousands_dot_is_quarantined_not_read_as_one():
+    """A German export writes 1,000 impressions as "1.000": neither 1 nor a guess."""
+    with pytest.raises(RowError, match=r"'1.000' could be 1 or 1,000"):
+        parse_metric("impressions", "impressions", "1.000")
+    assert parse_metric("impressions", "impressions", "1,000") == 1000
+    assert parse_metric("conversions", "conversions", "1.500") == Decimal("1.5")  # a decimal column
 
 
 def test_datetimes_use_the_mappings_formats_then_iso_and_its_time_zone():
