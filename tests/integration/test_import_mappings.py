@@ -2,6 +2,7 @@
 by key, the account name, Jira's resolution and 24-hour timestamps, the source's own status."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -10,7 +11,7 @@ from assets.imports.mapping import MappingError, load_mapping
 from assets.imports.write import import_file
 from resources.database import connect
 from resources.settings import MAPPINGS_DIR
-from tests.helpers import build_marts, query
+from tests.helpers import FIXTURES, build_marts, query
 
 NOW = datetime(2026, 9, 30, 12, tzinfo=UTC)
 AD_SETS = (
@@ -181,3 +182,29 @@ def test_jira_resolution_status_wording_and_24_hour_timestamps(db, cursor, tmp_p
         ("OPS-2", "closed", "Closed", "Duplicate", "09:15"),
         ("OPS-3", "pending", "In Progress", None, "23:59"),
     ]
+
+
+def test_an_ad_export_and_an_ad_set_export_of_the_same_days_fail_the_build_not_the_numbers(db, tmp_path):
+    """The same Meta account exported at ad level, then at ad-set level: summed, every total would
+    count those days twice. The build fails naming the check, before the daily fact reads them."""
+    ads = load_mapping(MAPPINGS_DIR / "meta_ads_manager.yml")
+    import_file(lambda: connect(db), FIXTURES / "meta_ads_manager_export.csv", ads)
+    build_marts()
+    spend = (
+        "SELECT date_day::text AS day, sum(impressions) AS impressions, sum(cost) AS cost "
+        "FROM analytics.int_ads__daily_facts WHERE account_id = '998877' GROUP BY 1 ORDER BY 1"
+    )
+    before = query(db, spend).to_dict("records")
+    assert before[0] == {"day": "2026-09-01", "impressions": 8500, "cost": Decimal("86.950000")}
+
+    sets = ad_set_export(
+        tmp_path,
+        "2026-09-01,act_998877,Shop,Autumn Sale,Lookalike 1%,EUR,8500,81,86.95,3,297.00",
+        "2026-09-02,act_998877,Shop,Autumn Sale,Broad,EUR,1000,10,5.00,0,0",  # a set without ad rows: fine
+    )
+    import_file(lambda: connect(db), sets, load_mapping(MAPPINGS_DIR / "meta_ads_manager_ad_sets.yml"))
+    result = build_marts(expect_success=False)
+
+    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+    assert "ad_group_rows_beside_their_ads" in failed, failed
+    assert query(db, spend).to_dict("records") == before, "the daily fact keeps its last good numbers"
