@@ -67,6 +67,7 @@ def test_embeddings_follow_the_raw_tickets_and_ads_with_checks_and_a_nightly_sch
 
 def test_concurrent_manifest_preparations_take_turns_and_leave_a_whole_manifest():
     """Two `burry` commands starting at once both parse dbt: neither may read or leave half a manifest."""
+    import fcntl
     import json
     import subprocess
     import time
@@ -82,7 +83,9 @@ def test_concurrent_manifest_preparations_take_turns_and_leave_a_whole_manifest(
     assert (target / "manifest.json").stat().st_mtime >= started - 1, "the manifest in target/ is the new one"
     manifest = json.loads((target / "manifest.json").read_text())
     assert "model.burry.account_daily" in manifest["nodes"]
-    assert not list(target.glob("parse-*")), "scratch targets are removed"
+    with (target / ".parse.lock").open("w") as lock:  # no parse in progress (another test worker's)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert not list(target.glob("parse-*")), "scratch targets are removed"
 
 
 def test_old_dbt_run_targets_are_pruned_and_the_newest_kept(tmp_path):
