@@ -432,7 +432,7 @@ def parse_metric(name: str, column: str, text: str | None) -> int | Decimal:
         value = (value * 1_000_000).to_integral_value()
     elif value != value.to_integral_value():
         raise RowError(f"{name}: not a whole number ({text})")
-    elif re.search(r"\.\d{3}$", text.strip()):
+    elif re.search(r"\.\d{3}$", (text or "").strip()):
         # "1.000" impressions: 1, or 1,000 with a dot as thousands separator (a German export)?
         raise RowError(
             f"{name}: {text!r} could be {value:,.0f} or {value * 1000:,.0f} (a dot as thousands separator): "
