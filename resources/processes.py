@@ -69,6 +69,9 @@ def die_with_parent(expected_parent: int | None = None) -> bool:
     process started by the thread that then waits for it (a Dagster step and its dbt)."""
     if not sys.platform.startswith("linux"):
         return False
+    # An ignored SIGTERM is inherited across fork and exec (a parent that ignores it would pass that
+    # on): the signal this asks for must end the process.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         error = ctypes.get_errno()

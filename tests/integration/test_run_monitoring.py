@@ -172,8 +172,9 @@ def test_run_monitoring_fails_a_launched_run_whose_worker_and_code_server_died(i
 def _kill_launched_run_and_monitor(instance: DagsterInstance, workspace, run_id: str) -> None:
     run = instance.get_run_by_id(run_id)
     assert run is not None
-    record = wait_for(lambda: started_run(instance, "sleepy"), 90, "the launched run to start")
-    worker = wait_for(lambda: run_worker(instance, instance.get_run_record_by_id(run.run_id)), 90, "the worker's pid")
+    # Generous: under a parallel test run a code server and a run worker start slowly.
+    record = wait_for(lambda: started_run(instance, "sleepy"), 180, "the launched run to start")
+    worker = wait_for(lambda: run_worker(instance, instance.get_run_record_by_id(run.run_id)), 180, "the worker's pid")
     assert instance.get_run_by_id(run.run_id).tags[WORKER_MACHINE_TAG] == worker.machine
     assert worker.pid != os.getpid()
     code_server = psutil.Process(worker.pid).parent()

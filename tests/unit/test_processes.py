@@ -44,7 +44,15 @@ def test_burry_dbt_is_dbt_same_output_and_exit_status():
 def test_burry_dbt_exits_when_its_parent_died_before_it_could_ask_to_die_with_it():
     # The parent it was told about is not its parent (it was re-parented): SIGTERM, no dbt run.
     env = {**os.environ, DBT_PARENT_PID: "1" if os.getpid() != 1 else "2"}
-    result = subprocess.run([DBT_EXECUTABLE, "--help"], env=env, capture_output=True, text=True, timeout=60)
+    # Even when started with SIGTERM ignored (inherited from a parent that ignores it).
+    result = subprocess.run(
+        [DBT_EXECUTABLE, "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    )
     assert result.returncode == -signal.SIGTERM and result.stdout == ""
     told_right = subprocess.run(
         [DBT_EXECUTABLE, "--help"], env={**os.environ, DBT_PARENT_PID: str(os.getpid())}, capture_output=True
