@@ -4,6 +4,7 @@ its database connection."""
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 from resources import settings
 from resources.database_url import DatabaseUrl
@@ -106,9 +108,25 @@ class BurryDbtResource(DbtCliResource):
     """dbt against Burry's database. profiles.yml reads the connection from the environment (dbt
     takes it no other way), so it is set only while the dbt process starts, with the pid `burry-dbt`
     checks its parent against. dbt ends when the process that started it ends (resources/dbt_guard.py),
-    and that process when the run's worker ends (resources/run_workers.py)."""
+    and that process when the run's worker ends (resources/run_workers.py).
+
+    Two start-up costs of DbtCliResource.cli() are dropped; together they were ~4 s of every
+    build, before dbt started, whatever the build had to do (bench/marts_refresh.py):
+    - it asks the executable for its version (`dbt --version`, a second dbt start-up, ~2 s). Ours
+      execs the dbt installed beside this interpreter, so that is this environment's dbt-core;
+    - it loads dbt's project, profile and an adapter in this process (~2 s of imports and
+      parsing), used only by `.fetch_column_metadata()` and `.fetch_row_counts()` on the event
+      stream, which Burry does not call. Without an adapter those two yield no metadata: load one
+      again here before using them."""
 
     database: PostgresResource
+
+    @property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args) -> None:  # type: ignore[override]
+        return None
 
     def build(self, args: list[str], context):
         # In a step subprocess of a launched run, this step (and so its dbt) ends with the run worker.

@@ -41,6 +41,23 @@ def test_burry_dbt_is_dbt_same_output_and_exit_status():
     assert guarded.returncode == 2
 
 
+def test_the_dbt_version_the_resource_reports_without_asking_is_the_one_burry_dbt_runs():
+    """BurryDbtResource answers dagster-dbt's version question from this environment's dbt-core
+    instead of starting `dbt --version` before every build: the two must agree."""
+    from dagster_dbt import DbtCliResource
+
+    from resources.dbt import BurryDbtResource, dbt_project
+    from resources.postgres import PostgresResource
+
+    resource = BurryDbtResource(
+        project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE, database=PostgresResource(url="postgresql:///x")
+    )
+    asked = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)._cli_version
+    assert resource._cli_version == asked and asked.major == 1
+    # No in-process adapter: dagster-dbt then skips column metadata and row counts, never the build.
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
 def test_burry_dbt_exits_when_its_parent_died_before_it_could_ask_to_die_with_it():
     # The parent it was told about is not its parent (it was re-parented): SIGTERM, no dbt run.
     env = {**os.environ, DBT_PARENT_PID: "1" if os.getpid() != 1 else "2"}
