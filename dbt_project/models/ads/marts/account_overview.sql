@@ -20,7 +20,8 @@ with summed as (
         count(distinct facts.date_day) filter (where {{ in_previous }}) as previous_days_with_data,
         {{ summed_metrics(where=in_previous, prefix='previous_') }}
     from {{ ref('int_ads__prompt_windows') }} as windows
-    -- Lateral: a range scan of the fact's index per account and window, not a scan of history.
+    -- Lateral: a range scan of the fact's index per account and window, not a scan of history
+    -- (`offset 0`: see int_ads__window_facts).
     cross join
         lateral (
             select window_rows.*
@@ -29,6 +30,7 @@ with summed as (
                 window_rows.platform = windows.platform
                 and window_rows.account_id = windows.account_id
                 and window_rows.date_day between windows.previous_window_start and windows.window_end
+            offset 0  -- noqa: AM09
         ) as facts
     group by windows.platform, windows.account_id, windows.window_days, windows.window_start, windows.window_end
 )
