@@ -73,7 +73,7 @@ def prepare_dbt_manifest(url: DatabaseUrl | None = None) -> None:
     the files in target/ atomically, so no process ever reads a manifest half written."""
     target = Path(dbt_project.project_dir) / dbt_project.target_path  # target_path is relative to the project
     target.mkdir(parents=True, exist_ok=True)
-    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    dbt = DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable())  # type: ignore[arg-type]
     with (target / ".parse.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         scratch = Path(tempfile.mkdtemp(prefix="parse-", dir=target))
@@ -104,14 +104,9 @@ def prune_run_targets(target: Path, keep: int = KEEP_RUN_TARGETS) -> int:
     return max(0, len(runs) - keep)
 
 
-class BurryDbtResource(DbtCliResource):
-    """dbt against Burry's database. profiles.yml reads the connection from the environment (dbt
-    takes it no other way), so it is set only while the dbt process starts, with the pid `burry-dbt`
-    checks its parent against. dbt ends when the process that started it ends (resources/dbt_guard.py),
-    and that process when the run's worker ends (resources/run_workers.py).
-
-    Two start-up costs of DbtCliResource.cli() are dropped; together they were ~4 s of every
-    build, before dbt started, whatever the build had to do (bench/marts_refresh.py):
+class DbtCli(DbtCliResource):
+    """DbtCliResource without two start-up costs of its cli(), together ~4 s of every dbt command
+    (a 6-hourly build, a parse) before dbt even started (bench/marts_refresh.py):
     - it asks the executable for its version (`dbt --version`, a second dbt start-up, ~2 s). Ours
       execs the dbt installed beside this interpreter, so that is this environment's dbt-core;
     - it loads dbt's project, profile and an adapter in this process (~2 s of imports and
@@ -119,14 +114,21 @@ class BurryDbtResource(DbtCliResource):
       stream, which Burry does not call. Without an adapter those two yield no metadata: load one
       again here before using them."""
 
-    database: PostgresResource
-
     @property
     def _cli_version(self) -> version.Version:
         return version.parse(importlib.metadata.version("dbt-core"))
 
     def _initialize_dbt_core_adapter(self, args) -> None:  # type: ignore[override]
         return None
+
+
+class BurryDbtResource(DbtCli):
+    """dbt against Burry's database. profiles.yml reads the connection from the environment (dbt
+    takes it no other way), so it is set only while the dbt process starts, with the pid `burry-dbt`
+    checks its parent against. dbt ends when the process that started it ends (resources/dbt_guard.py),
+    and that process when the run's worker ends (resources/run_workers.py)."""
+
+    database: PostgresResource
 
     def build(self, args: list[str], context):
         # In a step subprocess of a launched run, this step (and so its dbt) ends with the run worker.
