@@ -329,13 +329,17 @@ def test_dbt_tests_are_asset_checks_and_clicks_above_impressions_only_warn(db, t
     import_file(lambda: connect(db), report, load_mapping(MAPPINGS_DIR / "google_ads_ui.yml"))
     result = build_marts()  # succeeds: flagged, not failed
 
-    ctr_checks = [
-        e
+    ad_daily_checks = {
+        e.check_name: e
         for e in result.get_asset_check_evaluations()
-        if e.asset_key == AssetKey(["analytics", "ad_daily"]) and "ctr" in e.check_name
-    ]
-    assert len(ctr_checks) == 1 and not ctr_checks[0].passed
-    assert ctr_checks[0].severity == AssetCheckSeverity.WARN
+        if e.asset_key == AssetKey(["analytics", "ad_daily"])
+    }
+    # One check for the model's rules, one for its warn-only rule (tests folded per model).
+    assert set(ad_daily_checks) == {"ad_daily_rules", "ad_daily_ctr_at_most_1"}, ad_daily_checks
+    ctr_check = ad_daily_checks["ad_daily_ctr_at_most_1"]
+    assert not ctr_check.passed and ctr_check.severity == AssetCheckSeverity.WARN
+    assert ctr_check.metadata["dagster_dbt/failed_row_count"].value == 1
+    assert ad_daily_checks["ad_daily_rules"].passed
     assert (
         query(db, "SELECT ctr FROM analytics.ad_daily WHERE ad_id LIKE '%1' AND account_id = '9990001111'")["ctr"][0]
         > 1
@@ -366,7 +370,7 @@ def test_an_incremental_build_tests_every_row_it_wrote_days_imported_late_includ
         )
     result = build_marts(expect_success=False)
     failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
-    assert any(name.startswith("has_parent_int_ads__daily_facts_platform__account_id") for name in failed), failed
+    assert "int_ads__daily_facts_has_account" in failed, failed
     # That build rewrote the lookback window and the late day only; the rest keeps the first build's stamp.
     built = query(
         db,
@@ -377,3 +381,46 @@ def test_an_incremental_build_tests_every_row_it_wrote_days_imported_late_includ
     this_build, earlier = built[built["this_build"]].iloc[0], built[~built["this_build"]].iloc[0]
     assert this_build["first"].isoformat() == "2026-04-01"  # the late day, with September
     assert earlier["first"].isoformat() == "2026-07-03" and earlier["n"] > this_build["n"]
+
+
+def test_a_folded_test_names_each_failing_rule_and_counts_its_rows(db, demo_env):
+    """Each model's column rules are one dbt test (one asset check): its failure count is the rows
+    that break a rule, and its SQL, run again, says which rules and how many rows each."""
+    from dagster import AssetCheckSeverity, AssetKey
+
+    from resources.dbt import dbt_project
+
+    with psycopg2.connect(db.libpq) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO raw.customers (platform, account_id, name, currency_code, time_zone, source) "
+            "VALUES ('google_ads', '5550001111', 'Refunds', 'USD', 'UTC', 'test')"
+        )
+        # Two ads of one ad group with a negative cost (a refund booked as a day's cost), one fine.
+        cur.execute(
+            "INSERT INTO raw.ad_daily_metrics (platform, account_id, campaign_id, ad_group_id, ad_id, date, "
+            "impressions, clicks, cost_micros, conversions, conversions_value, source) VALUES "
+            "('google_ads', '5550001111', 'c1', 'g1', 'a1', '2026-09-01', 100, 5, -2000000, 0, 0, 'test'), "
+            "('google_ads', '5550001111', 'c1', 'g1', 'a2', '2026-09-01', 100, 5, -1000000, 0, 0, 'test'), "
+            "('google_ads', '5550001111', 'c1', 'g1', 'a3', '2026-09-01', 100, 5, 1000000, 0, 0, 'test')"
+        )
+    result = build_marts(expect_success=False)
+
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    rules = checks["ad_daily_rules"]
+    assert rules.asset_key == AssetKey(["analytics", "ad_daily"])
+    assert not rules.passed and rules.severity == AssetCheckSeverity.ERROR
+    assert rules.metadata["dagster_dbt/failed_row_count"].value == 2
+    assert checks["ad_daily_ctr_at_most_1"].passed
+    # The fact only warns (a negative campaign remainder happens); its other rules pass.
+    in_range = checks["int_ads__daily_facts_metrics_in_range"]
+    assert not in_range.passed and in_range.severity == AssetCheckSeverity.WARN
+    assert in_range.metadata["dagster_dbt/failed_row_count"].value == 2
+    assert checks["int_ads__daily_facts_rules"].passed
+
+    # Which rule: the test's compiled SQL in the run's target, one row per failing rule.
+    target = Path(dbt_project.project_dir) / dbt_project.target_path
+    (compiled,) = target.glob(
+        f"dbt_models-{result.run_id[:7]}-*/compiled/burry/models/ads/marts/_marts.yml/ad_daily_rules.sql"
+    )
+    failing = query(db, compiled.read_text())
+    assert failing.to_dict("records") == [{"rule": "between(cost, 0, 1000000000)", "failing_rows": 2}]
