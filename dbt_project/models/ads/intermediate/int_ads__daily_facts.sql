@@ -42,6 +42,7 @@ with
 {#- Read from the staging models, not the CTEs below: a CTE referenced twice is materialized
     whole (the full history, sorted on disk) instead of being filtered first. #}
 {% set since = loaded_since_last_build(this) %}
+{% set first_day = first_day_to_reprocess(since) %}
 days_to_process as (
     select platform, account_id, date_day from {{ ref('stg_ads__ad_daily_metrics') }}
     where {{ since }}
@@ -66,7 +67,7 @@ campaign_metrics as (
     {% if is_incremental() %}
     inner join days_to_process using (platform, account_id, date_day)
     -- Redundant, but it lets PostgreSQL drop the untouched history before the join, not after.
-    where {{ metrics }}.date_day >= (select min(processed.date_day) from days_to_process as processed)
+    where {{ metrics }}.date_day >= {{ first_day }}
     {% endif %}
 ),
 {% endfor %}
