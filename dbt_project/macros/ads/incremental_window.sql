@@ -20,9 +20,7 @@
     indexes on day and load time (migration 0011). The fact exists wherever this is used. -#}
 {%- set newest = "(select coalesce(max(extracted_at), '-infinity') from " ~ fact ~ ")" -%}
 {%- if execute -%}
-    {%- set found = run_query("select extract(epoch from max(extracted_at)) from " ~ fact) -%}
-    {%- set epoch = found.columns[0].values()[0] -%}
-    {%- set newest = ("to_timestamp(" ~ epoch ~ ")") if epoch is not none else "'-infinity'::timestamptz" -%}
+    {%- set newest = newest_as_literal(fact, 'extracted_at') or "'-infinity'::timestamptz" -%}
 {%- endif -%}
 extracted_at > {{ newest }} - interval '{{ var("load_overlap_hours") }} hours'
 or date_day > {{ lookback_boundary() }}
@@ -62,4 +60,11 @@ or date_day > {{ lookback_boundary() }}
     ) -%}
     {%- set day = found.columns[0].values()[0] -%}
     {{ return(("'" ~ day ~ "'::date") if day is not none else "'infinity'::date") }}
+{% endmacro %}
+
+{# max(`column`) of `relation`, a timestamp, as a literal for the planner (`to_timestamp(<epoch>)`;
+   microseconds may round: callers allow for it); none when the relation has no rows. #}
+{% macro newest_as_literal(relation, column) %}
+    {%- set epoch = run_query("select extract(epoch from max(" ~ column ~ ")) from " ~ relation).columns[0].values()[0] -%}
+    {{ return(("to_timestamp(" ~ epoch ~ ")") if epoch is not none else none) }}
 {% endmacro %}

@@ -46,10 +46,9 @@
         {#- As a literal (a millisecond early: the epoch is a float; builds are seconds apart):
             behind a subquery the planner guesses a third of the fact and, from ~3M rows, scans
             all of it instead of the built_at index. -#}
-        {%- set found = run_query("select extract(epoch from max(built_at)) from " ~ fact) if execute else none -%}
-        {%- set epoch = found.columns[0].values()[0] if found is not none else none -%}
-        {%- if epoch is not none -%}
-            {{ return("built_at >= to_timestamp(" ~ epoch ~ " - 0.001)") }}
+        {%- set newest = newest_as_literal(fact, 'built_at') if execute else none -%}
+        {%- if newest is not none -%}
+            {{ return("built_at >= " ~ newest ~ " - interval '1 millisecond'") }}
         {%- endif -%}
         {{ return(this_build) }}
     {%- elif name.endswith('_daily_metrics') -%}
