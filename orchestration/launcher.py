@@ -11,12 +11,11 @@ must never be failed for lack of information.
 
 from __future__ import annotations
 
-import json
 import socket
 
 from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, LaunchRunContext, WorkerStatus
+from dagster._core.remote_representation.code_location import GrpcServerCodeLocation
 from dagster._core.storage.dagster_run import DagsterRun
-from dagster._core.storage.tags import GRPC_INFO_TAG
 
 from resources.run_workers import launched_run_tags, worker_alive
 from sensors.runs import dead_worker_reason
@@ -24,19 +23,28 @@ from sensors.runs import dead_worker_reason
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 
-def code_server_is_local(grpc_info: str | None) -> bool:
-    if not grpc_info:
-        return False
-    info = json.loads(grpc_info)
-    return bool(info.get("socket")) or info.get("host") in LOCAL_HOSTS | {socket.gethostname()}
+def code_server_is_local(host: str | None, unix_socket: str | None) -> bool:
+    return bool(unix_socket) or host in LOCAL_HOSTS | {socket.gethostname()}
+
+
+def launch_target(context: LaunchRunContext) -> GrpcServerCodeLocation | None:
+    """The code server a run is about to be launched to (None where DefaultRunLauncher will refuse)."""
+    origin = context.dagster_run.remote_job_origin
+    if context.workspace is None or origin is None:
+        return None
+    location = context.workspace.get_code_location(origin.repository_origin.code_location_origin.location_name)
+    return location if isinstance(location, GrpcServerCodeLocation) else None
 
 
 class BurryRunLauncher(DefaultRunLauncher):
     def launch_run(self, context: LaunchRunContext) -> None:
+        # Tagged before the launch, while nothing else writes the run: once its worker runs, each
+        # status change rewrites the run's stored body from the worker's own copy, and a tag added
+        # in between was lost (seen under load: the run then stayed unjudged, so never failed).
+        target = launch_target(context)
+        if target is not None and code_server_is_local(target.client.host, target.client.socket):
+            self._instance.add_run_tags(context.dagster_run.run_id, launched_run_tags())
         super().launch_run(context)
-        run = self._instance.get_run_by_id(context.dagster_run.run_id)
-        if run is not None and code_server_is_local(run.tags.get(GRPC_INFO_TAG)):
-            self._instance.add_run_tags(run.run_id, launched_run_tags())
 
     @property
     def supports_check_run_worker_health(self) -> bool:

@@ -23,6 +23,7 @@ from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 from orchestration.instance import open_instance
 from orchestration.launcher import BurryRunLauncher
 from resources.database import connect
+from resources.processes import machine_id
 from resources.run_workers import WORKER_MACHINE_TAG, run_worker
 from resources.settings import REPO_ROOT
 from sensors.runs import heal_interrupted_runs, refresh_job_sweeper
@@ -130,11 +131,12 @@ def test_the_next_refresh_fails_the_dead_run_and_closes_its_refresh_job(instance
     assert again.runs == [] and again.jobs == [], "healing twice changes nothing"
 
 
-def test_run_monitoring_fails_a_launched_run_whose_worker_and_code_server_died(instance):
+def test_run_monitoring_fails_a_launched_run_whose_worker_and_code_server_died(instance, monkeypatch):
     """The daemon's path: a run launched through a code server (a gRPC subprocess), whose worker's
     pid Dagster records in an event and whose machine the launcher tags. Dagster's code server
     fails a run whose worker dies while the server lives; when both die (`dagster dev` killed),
     only run monitoring asking the launcher can."""
+    from dagster._core.launcher import DefaultRunLauncher
     from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster._core.workspace.load_target import ModuleTarget
 
@@ -146,6 +148,16 @@ def test_run_monitoring_fails_a_launched_run_whose_worker_and_code_server_died(i
         working_directory=str(REPO_ROOT),
         location_name="sleepy_location",
     )
+    # The machine tag must be stored before the code server starts the worker: the worker's status
+    # writes rewrite the run's body from its own copy, and a tag added after the launch could be lost.
+    tags_at_launch = []
+    start_run = DefaultRunLauncher.launch_run_from_grpc_client
+
+    def observed_start_run(instance, run, grpc_client):
+        tags_at_launch.append(dict(instance.get_run_by_id(run.run_id).tags))
+        start_run(instance, run, grpc_client)
+
+    monkeypatch.setattr(DefaultRunLauncher, "launch_run_from_grpc_client", staticmethod(observed_start_run))
     with WorkspaceProcessContext(instance, target) as process_context:
         workspace = process_context.create_request_context()
         location = workspace.get_code_location("sleepy_location")
@@ -156,6 +168,7 @@ def test_run_monitoring_fails_a_launched_run_whose_worker_and_code_server_died(i
             job_code_origin=remote_job.get_python_origin(),
         )
         instance.launch_run(run.run_id, workspace)
+        assert [tags.get(WORKER_MACHINE_TAG) for tags in tags_at_launch] == [machine_id()]
         try:
             _kill_launched_run_and_monitor(instance, workspace, run.run_id)
         finally:  # whatever failed, leave no code server, worker or step behind
