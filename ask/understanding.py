@@ -57,7 +57,11 @@ METRICS = {
 }
 # Most specific first: "conversion value" must win over "conversions", "cost per click" over "cost".
 METRIC_PATTERNS: list[tuple[str, str]] = [
-    (r"\bconversions?[ _]value\b|\bconv\.? value\b|\brevenue\b|\bsales(?: amount)?\b", "conversion_value"),
+    (
+        r"\bconversions?[ _]values?\b|\bconv\.? values?\b|\bvalues? of (?:the |our |all |those )?conversions\b"
+        r"|\brevenue\b|\bsales(?: amount)?\b",
+        "conversion_value",
+    ),
     (r"\broas\b|\breturn on (?:ad )?spend\b", "roas"),
     (r"\bcpa\b|\b(?:cost|spend) per (?:acquisition|conversion|lead)\b|\bcost per action\b", "cpa"),
     (r"\bcpc\b|\b(?:cost|spend) per click\b", "cpc"),
@@ -231,15 +235,10 @@ FILLER = {
     "count",
     "figure",
     "figures",
-    "value",
-    "values",
     "about",
     "around",
     "roughly",
     "exactly",
-    "so",
-    "far",
-    "up",
     "until",
     "till",
     "through",
@@ -300,7 +299,6 @@ FILLER = {
     "happened",
     "breakdown",
     "broken",
-    "down",
     "split",
     "out",
     "level",
@@ -316,20 +314,8 @@ FILLER = {
     "hello",
     "thanks",
     "thank",
-    "now",
-    "currently",
-    "current",
-    "right",
     "date",
     "dates",
-    "day",
-    "days",
-    "week",
-    "weeks",
-    "month",
-    "months",
-    "year",
-    "years",
     "'s",
     "’s",
     "'",
@@ -528,6 +514,13 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
     _read_metrics(reader, intent)
     if ticket_domain:
         _read_ticket_measure(reader, catalog, intent)
+        if intent.ticket_measure and not intent.metrics:
+            # "open tickets right now", "current backlog": a ticket's status is today's unless a
+            # period says otherwise. (Spend "right now" stays unread: it is no period we know.)
+            reader.take_all(
+                r"\b(?:right now|now|currently|at the moment|at present|presently)\b"
+                r"|\bcurrent\b(?!\s+(?:week|month|quarter|year)\b)"
+            )
     _read_shape(reader, intent)
     _check_one_grouping(reader, intent)
     _read_periods(reader, today, intent)
@@ -784,6 +777,11 @@ def _read_platforms(reader: Reader, catalog: Catalog, intent: Intent) -> None:
 
 
 def _read_metrics(reader: Reader, intent: Intent) -> None:
+    if reader.find(r"\b(?:how many|number of|count of)\s+(?:\w+\s+)?sales\b"):
+        # "Sales" is revenue to this reader; counted, it means conversions. Which one is not ours to guess.
+        raise NotUnderstood(
+            '"How many sales" could be conversions (a count) or conversion value (revenue): ask for one of them.'
+        )
     found: list[tuple[int, str]] = []
     spans: list[tuple[int, int, str]] = []
     for pattern, name in METRIC_PATTERNS:
@@ -996,7 +994,12 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         reader.take_all(r"\b(?:ranked |sorted |ordered )?by\b|\bin terms of\b|\bwith the\b|\bhad the\b|\bthe most\b")
         return
     # "did spend rise?", "did support load rise in the weeks spend rose?": a change over time
-    movement = r"\b(?:rise|rose|risen|rising|increase[ds]?|increasing|grow|grew|grown|growing|went up|go up|gone up|fall|fell|fallen|falling|drop(?:ped|s)?|decline[ds]?|declining|went down|go down)\b"
+    # "is spend up?", "was CTR down?" too, but not "broken down by", "add up", "up to".
+    movement = (
+        r"\b(?:rise|rose|risen|rising|increase[ds]?|increasing|grow|grew|grown|growing|went up|go up|gone up|goes up|fall|fell|fallen|falling|drop(?:ped|s)?|decline[ds]?|declining|went down|go down|gone down|goes down)\b"
+        r"|(?<!broken )(?<!break )(?<!drill )(?<!drilled )\bdown\b(?!\s+(?:by|into|to)\b)"
+        r"|(?<!sum )(?<!add )(?<!adds )(?<!added )\bup\b(?!\s+(?:to|until|till)\b)"
+    )
     if reader.find(movement):
         reader.take_all(movement)
         reader.take_all(r"\b(?:in the weeks|in weeks|the weeks|weeks when|when|while|as)\b")
@@ -1048,9 +1051,11 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         r"\b(?:average|avg|mean|typical)\s+(?P<u1>daily|weekly|monthly)\b|\b(?P<u2>daily|weekly|monthly)\s+(?:average|avg|mean)\b"
         r"|\b(?:average|avg|mean|typical)\b(?P<rest>.*?)\b(?:per|a|each)\s+(?P<u3>day|week|month)\b"
         r"|\b(?:on|in) (?:an? )?average (?P<u4>day|week|month)\b"
+        # "how much do we spend a day?": a rate, not the total of the period
+        r"|\b(?:a|an)\s+(?P<u5>day|week|month)\b(?!\s+(?:ago|before|earlier|later)\b)"
     )
     if match:
-        unit = match.group("u1") or match.group("u2") or match.group("u3") or match.group("u4")
+        unit = match.group("u1") or match.group("u2") or match.group("u3") or match.group("u4") or match.group("u5")
         unit = {"daily": "day", "weekly": "week", "monthly": "month"}.get(unit, unit)
         intent.shape = "average"
         intent.average_unit = unit
@@ -1121,6 +1126,8 @@ def _join_shape(intent: Intent) -> None:
 
 
 def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
+    # "on the day of June 8": the date says it all
+    reader.take_all(r"\bthe day of\b(?=\s+(?:\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))")
     try:
         found = find_periods(reader.text, today)
     except PeriodError as exc:
@@ -1179,6 +1186,16 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
     ):
         # "camp 1 vs camp 3 spend in May": the things compared are the names, over one period —
         # one figure each (never their sum against an invented earlier period).
+        intent.shape = "total"
+    if (
+        intent.shape == "compare"
+        and "movement" not in intent.notes
+        and len(intent.periods) < 2
+        and not relative
+        and len(intent.metrics) > 1
+    ):
+        # "clicks vs impressions in May": the metrics are side by side, over one period (never
+        # both against an earlier period nobody named).
         intent.shape = "total"
     if (
         intent.shape == "compare"

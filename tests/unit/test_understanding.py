@@ -664,3 +664,79 @@ def test_ticket_follow_ups_keep_the_filters_they_do_not_replace():
     assert sorted(resolved.ticket_filters) == sorted(urgent.ticket_filters)
     jira = understand("and in jira?", SHAPES, TODAY, urgent.to_json())
     assert sorted(jira.ticket_filters) == [("priority", "priority", "urgent"), ("source", "source", "jira")]
+
+
+# Found by an audit on real data (online_ads, Kaggle tickets): each of these once gave a number
+# for a question it had not understood, because a word that carried meaning passed as filler.
+@pytest.mark.parametrize(
+    "question, unit",
+    [
+        ("how much do we spend a day in May?", "day"),
+        ("clicks a day last week", "day"),
+        ("how much are we spending a week?", "week"),
+        ("how many clicks do we get a month?", "month"),
+    ],
+)
+def test_a_rate_per_day_week_or_month_is_an_average_not_a_total(question, unit):
+    intent = read(question)
+    assert (intent.shape, intent.average_unit) == ("average", unit)
+
+
+@pytest.mark.parametrize(
+    "question, says",
+    [
+        ("what was spend for the week?", "week"),
+        ("spend in the month", "month"),
+        ("spend for the day", "day"),
+        ("spend right now", "right now"),
+        ("what are we currently spending?", "currently"),
+        ("spend so far", "so far"),
+        ("spend year over year", "year"),
+        ("how many sales did we get in May?", "How many sales"),
+        ("total values last week", "values"),
+    ],
+)
+def test_words_that_name_a_period_or_a_meaning_we_do_not_read_are_declined(question, says):
+    with pytest.raises(NotUnderstood) as declined:
+        read(question)
+    assert says in str(declined.value)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what was the value of conversions in May?", "total conversion values in May", "values of our conversions in May"],
+)
+def test_the_value_of_conversions_is_conversion_value(question):
+    assert read(question).metrics == ["conversion_value"]
+
+
+@pytest.mark.parametrize(
+    "question", ["is spend up in September?", "was CTR down last month?", "has spend gone down last month"]
+)
+def test_up_or_down_is_a_comparison_with_the_period_before(question):
+    intent = read(question)
+    assert intent.shape == "compare" and len(intent.periods) == 2
+
+
+def test_down_and_up_in_other_phrases_are_not_movements():
+    assert (read("spend broken down by campaign last month").shape, read("spend broken down by campaign").group_by) == (
+        "breakdown",
+        "campaign",
+    )
+
+
+def test_two_metrics_against_each_other_are_side_by_side_over_one_period():
+    intent = read("clicks vs impressions in May")
+    assert (intent.shape, intent.metrics, len(intent.periods)) == ("total", ["clicks", "impressions"], 1)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how many tickets are open right now", "current backlog", "open tickets now", "urgent tickets open currently"],
+)
+def test_now_is_today_for_a_tickets_status(question):
+    assert read(question).domain == "tickets"
+
+
+def test_the_day_of_a_date():
+    assert span(read("spend on the day of June 8 2026")) == ("2026-06-08", "2026-06-08")
