@@ -694,6 +694,8 @@ def test_a_rate_per_day_week_or_month_is_an_average_not_a_total(question, unit):
         ("spend year over year", "year"),
         ("how many sales did we get in May?", "How many sales"),
         ("total values last week", "values"),
+        ("spend for the period", "period"),
+        ("what was spend at that time", "time"),
     ],
 )
 def test_words_that_name_a_period_or_a_meaning_we_do_not_read_are_declined(question, says):
