@@ -163,6 +163,19 @@ def metric_value(metric: Metric, sums: dict[str, Decimal]) -> Decimal | None:
     return value * 1000 if metric.name == "cpm" else value
 
 
+def all_data(first: date, last: date, today: date, label: str, what: str) -> Period:
+    """The period a question without one covers: the data's days, up to today included (as "this
+    month" runs to today). Asked as of an earlier day, the days after it are not "the data there
+    is": they had not happened yet, and the answer says where it stopped."""
+    if first > today:
+        raise NotUnderstood(
+            f"I don't have {what} up to {today:%b %-d, %Y}: the data starts on {first:%b %-d, %Y}.", "no_data"
+        )
+    if last <= today:
+        return Period(first, last, f"{label} ({format_range(first, last)})")
+    return Period(first, today, f"{label} up to today, {today:%b %-d} included ({format_range(first, today)})")
+
+
 def whole_months(unit: str, start: date, end: date) -> None:
     """An average per month is over whole calendar months; 41 days are not "2 months"."""
     if unit == "month" and not (start.day == 1 and (end + timedelta(days=1)).day == 1):
@@ -547,7 +560,7 @@ class AdAnswerer:
         if first is None or last is None:
             raise NotUnderstood(f"I don't have any data for {self.subject()} yet.", "no_data")
         label = "all time" if self.intent.all_time else "all the data there is"
-        return [Period(first, last, f"{label} ({format_range(first, last)})")]
+        return [all_data(first, last, self.today, label, f"data for {self.subject()}")]
 
     def subject(self) -> str:
         parts = []
@@ -614,6 +627,7 @@ class AdAnswerer:
                     "provisional": provisional,
                     "first": first,
                     "last": last,
+                    "query": query,  # each row's own statement: a fact shows the query behind its value
                 }
             )
         self.last_query = query
@@ -629,7 +643,7 @@ class AdAnswerer:
             "days_with_data": row["days"],
             "provisional_days": row["provisional"],
             "sums": {k: plain(v) for k, v in row["sums"].items()},
-            "source": self.last_query.readable(f" AND currency_code = '{row['currency']}'" if row["currency"] else ""),
+            "source": row["query"].readable(f" AND currency_code = '{row['currency']}'" if row["currency"] else ""),
         }
         fact.update(extra or {})
         return fact
@@ -1009,7 +1023,7 @@ class AdAnswerer:
         condition = f"no {metric.label}" if op == "eq" and limit == 0 else f"{metric.label} {words[op]} {shown}"
         covered = (end - start).days + 1
         text = (
-            f"{len(matched)} of the {covered} days in {period.label} ({format_range(start, end)}) had {condition} "
+            f"{len(matched)} of the {covered} days in {when(Period(start, end, period.label))} had {condition} "
             f"for {self.subject()}"
         )
         if matched and len(matched) <= 10:
@@ -1029,6 +1043,67 @@ class AdAnswerer:
             "metric_sql",
             [fact],
         )
+
+    def named_parents(self) -> list[Named]:
+        """The campaign (or ad group) a share's part is named within: in "what share of camp 1 spend
+        came from the High engagement ad group" the whole is camp 1, not the account. A part that
+        does not lie in the parent named with it has no share of it to give: declined, not guessed."""
+        kinds = [e.kind for e in self.intent.entities if e.kind != "account"]
+        if not kinds:
+            return []
+        deepest = max(kinds, key=LEVELS.index)
+        parts = [e for e in self.intent.entities if e.kind == deepest]
+        parents = [e for e in self.intent.entities if e.kind not in ("account", deepest)]
+        for part in parts:
+            self.check_inside(part, parents)
+        return parents
+
+    def check_inside(self, part: Named, parents: list[Named]) -> None:
+        """Raises unless `part` has rows in each of `parents` (any day): its share of a whole it is not
+        in would be a 0% that only says the question was misread."""
+        for parent in parents:
+            inside = False
+            if (part.platform, part.account_id) == (parent.platform, parent.account_id):
+                self.cur.execute(
+                    f"SELECT EXISTS (SELECT 1 FROM {MARTS[part.kind]} WHERE platform = %s AND account_id = %s "
+                    f"AND {ID_COLUMNS[part.kind]} = %s AND {ID_COLUMNS[parent.kind]} = %s)",
+                    (part.platform, part.account_id, part.id, parent.id),
+                )
+                inside = bool(self.cur.fetchone()[0])
+            if not inside:
+                raise NotUnderstood(
+                    f"I can't tell that {KIND[part.kind]} {part.name!r} is part of {KIND[parent.kind]} "
+                    f"{parent.name!r} (it has no data there), so I won't give a share of one in the other.",
+                    "unsupported_shape",
+                )
+
+    def named_without_rows(self, rows: list[dict], query: Query) -> list[dict]:
+        """Zero rows for the names a share by them asked for that have no rows in the period ("camp 1
+        and camp 2 in June", camp 2 stopped in April): 0%, said so, never left out in silence."""
+        group = self.intent.group_by
+        if group not in LEVELS or group == "account":
+            return []
+        present = {tuple(r["group"].split(chr(31))[i] for i in (0, 2, 3)) for r in rows}
+        parents = [
+            e for e in self.intent.entities if e.kind != "account" and LEVELS.index(e.kind) < LEVELS.index(group)
+        ]
+        missing = []
+        for entity in self.intent.entities:
+            if entity.kind != group or (entity.id, entity.platform, entity.account_id) in present:
+                continue
+            self.check_inside(entity, parents)
+            self.cur.execute(
+                f"SELECT {NAME_SQL[group]} FROM {MARTS[group]} WHERE platform = %s AND account_id = %s "
+                f"AND {ID_COLUMNS[group]} = %s LIMIT 1",
+                (entity.platform, entity.account_id, entity.id),
+            )
+            found = self.cur.fetchone()
+            name = found[0] if found else entity.name
+            account = self.by_key.get((entity.platform, entity.account_id))
+            currency = account.currency_code if account and self.needs_currency() else ""
+            key = chr(31).join([entity.id, name, entity.platform, entity.account_id])
+            missing.append(empty_row(currency, key, query))
+        return missing
 
     def share(self) -> tuple[str, str, list[dict]]:
         metric = self.metrics[0]
@@ -1051,12 +1126,23 @@ class AdAnswerer:
                 f"I can't split a share by {self.intent.group_by}; ask for one period at a time.", "unsupported_shape"
             )
         whole_subject = ""
+        part_query = self.base_query(period)
         if self.intent.group_by:
             part_rows = self.sums(period, self.group_sql())
+            part_rows += self.named_without_rows(part_rows, part_query)
             # the whole: without the names being shared out ("camp 1 and camp 2" are parts of their
             # account's total, not of their own sum); a parent named too ("in camp 1") stays
             saved_entities = self.intent.entities
             self.intent.entities = [e for e in saved_entities if e.kind != self.intent.group_by]
+            whole_rows = self.sums(period)
+            whole_subject = self.subject()
+            self.intent.entities = saved_entities
+        elif parents := self.named_parents():
+            # "what share of camp 1 spend came from the High engagement ad group": of camp 1's spend,
+            # not of its account's (the campaign named is the whole, the ad group the part)
+            part_rows = self.sums(period)
+            saved_entities = self.intent.entities
+            self.intent.entities = [e for e in saved_entities if e.kind == "account"] + parents
             whole_rows = self.sums(period)
             whole_subject = self.subject()
             self.intent.entities = saved_entities
@@ -1085,6 +1171,10 @@ class AdAnswerer:
         for whole in whole_rows:
             total = whole["sums"][metric.name]
             parts = [r for r in part_rows if r["currency"] == whole["currency"]]
+            if not parts and not self.intent.group_by:
+                # The part had no rows in the period ("camp 2 in June"): its share is 0, said so,
+                # never a heading with nothing under it.
+                parts = [empty_row(whole["currency"], None, part_query)]
             for part in sorted(parts, key=lambda r: (-r["sums"][metric.name], str(r["group"]))):
                 value = part["sums"][metric.name]
                 share = None if not total else value / total
@@ -1092,6 +1182,7 @@ class AdAnswerer:
                 lines.append(
                     f"{label}: {format_value(metric, value, whole['currency'])} of {format_value(metric, total, whole['currency'])}"
                     f" = {'undefined' if share is None else f'{(share * 100).quantize(CENT, ROUND_HALF_UP)}%'}"
+                    + ("" if part["days"] else f" (no {metric.label} in that period)")
                 )
                 extra = {"share": plain(share), "total": plain(total)}
                 if part["group"] is not None:
@@ -1099,7 +1190,7 @@ class AdAnswerer:
                 facts.append(self.fact(metric, value, part, period, extra))
         scope_text = (
             f"the total of {whole_subject}"
-            if self.intent.group_by
+            if whole_subject
             else f"the total of all {len(self.all_accounts)} accounts"
             if all(e.kind == "account" for e in self.intent.entities) and len(self.all_accounts) > 1
             else "the total of its account"
@@ -1108,6 +1199,20 @@ class AdAnswerer:
         )
         head = f"Share of {metric.label} in {scope_text}, {when(period)}:\n"
         return head + "\n".join(lines), "metric_sql", facts
+
+
+def empty_row(currency: str, group: str | None, query: Query) -> dict:
+    """A part with no rows in the period: every sum is 0 over 0 days, from `query` (the part's own)."""
+    return {
+        "currency": currency,
+        "group": group,
+        "sums": {c: Decimal(0) for c in ADDITIVE},
+        "days": 0,
+        "provisional": 0,
+        "first": None,
+        "last": None,
+        "query": query,
+    }
 
 
 KIND = {
@@ -1172,7 +1277,7 @@ class TicketAnswerer:
         first, last = self.coverage()
         if first is None or last is None:
             raise NotUnderstood("There are no tickets matching that yet.", "no_data")
-        return Period(first, last, f"all the data there is ({format_range(first, last)})")
+        return all_data(first, last, self.today, "all the data there is", "tickets matching that")
 
     def readable(self, sql: str, params: list) -> str:
         for param in params:
@@ -1461,19 +1566,32 @@ class TicketAnswerer:
 
     def count_all(self, group_sql: str | None) -> tuple[str, dict]:
         where, params = self.where()
+        note = ""
+        if (last := self.stats()[1]) is not None and last > self.today:
+            # Asked as of an earlier day: a ticket created after it did not exist yet (one without a
+            # creation time can't be placed, and counts).
+            self.cur.execute(
+                f"SELECT count(*) FROM {TICKETS} t JOIN {TICKETS_STG} s USING (source, ticket_id) "
+                f"WHERE {' AND '.join(where)} AND t.created_day > %s",
+                params + [self.today],
+            )
+            if later := self.cur.fetchone()[0]:
+                where.append("(t.created_day IS NULL OR t.created_day <= %s)")
+                params.append(self.today)
+                note = f" (leaving out {later:,} created after today, {self.today:%b %-d, %Y})"
         group_select = f"{group_sql} AS g, " if group_sql else ""
         group_by = " GROUP BY g ORDER BY g" if group_sql else ""
         sql = f"SELECT {group_select}count(*) FROM {TICKETS} t JOIN {TICKETS_STG} s USING (source, ticket_id) WHERE {' AND '.join(where)}{group_by}"
         self.cur.execute(sql, params)
         rows = self.cur.fetchall()
         if group_sql:
-            return self.grouped_text(rows, "tickets"), {
+            return self.grouped_text(rows, "tickets") + (f"\n{note.strip()}" if note else ""), {
                 "measure": "all",
                 "values": {str(g): v for g, v in rows},
                 "sql": self.readable(sql, params),
             }
         count = rows[0][0]
-        return f"{count:,} {'ticket' if count == 1 else 'tickets'}", {
+        return f"{count:,} {'ticket' if count == 1 else 'tickets'}{note}", {
             "measure": "all",
             "value": count,
             "sql": self.readable(sql, params),

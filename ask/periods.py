@@ -8,6 +8,9 @@ Conventions (each answer states the dates it used):
 - "last week" / "last month" / "last quarter" / "last year" are the previous calendar period.
 - A named month or date without a year is its latest occurrence that is not in the future.
 - "all time" is everything there is.
+- "The previous period" follows how a period was asked for: "the last 30 days" -> the 30 days
+  before, even when those are a whole month; a calendar month, quarter or year -> the one before;
+  a week -> the week before; a week, month, quarter or year to date -> the same days of the one before.
 
 `find_periods` returns what it understood and the character spans it read, so the caller can
 tell whether every word of the question was understood.
@@ -61,6 +64,10 @@ class Period:
     end: date
     label: str
     note: str = ""  # the interpretation, when the phrase could mean something else
+    # How the period was asked for: "day" (N days, a date, a range), "week", "month", "quarter" or
+    # "year". The period before it follows that ("previous 30 days" are 30 days even when the last
+    # 30 happen to be a whole month); "" (a period stored before units were kept) goes by its dates.
+    unit: str = ""
 
     @property
     def days(self) -> int:
@@ -72,14 +79,14 @@ class Period:
         Raises PeriodError where the phrase does not fit ("the week before" a whole year)."""
         if kind == "year":
             start, end = _minus_years(self.start, 1), _minus_years(self.end, 1)
-            return Period(start, end, "the same period a year earlier")
+            return Period(start, end, "the same period a year earlier", unit=self.unit)
         if kind == "month":
-            if self.start.day == 1 and _is_month_end(self.end):
+            if self.start.day == 1 and _is_month_end(self.end) and self.unit in ("month", "quarter", "year", ""):
                 start = _add_months(self.start, -_months_between(self.start, self.end))
-                return _month_span_period(start, self.start - timedelta(days=1))
+                return _month_span_period(start, self.start - timedelta(days=1), self.unit or "month")
             if self.days <= 31:
                 start, end = _add_months(self.start, -1), _add_months(self.end, -1)
-                return Period(start, end, "the same days a month earlier")
+                return Period(start, end, "the same days a month earlier", unit=self.unit)
             raise PeriodError(f'"The month before" fits a month, not {self.label}: name the other period.')
         if kind == "week":
             if self.days > 7:
@@ -92,22 +99,41 @@ class Period:
                 if self.days == 1
                 else "the same days a week earlier"
             )
-            return Period(start, end, label)
-        if self.start.day == 1 and _is_month_end(self.end):
-            # A whole month, quarter or year is compared with the calendar months before it
-            # ("did clicks rise last month?": against the month before, not the 31 days before).
+            return Period(start, end, label, unit=self.unit)
+        return self._previous()
+
+    def _previous(self) -> Period:
+        """'The previous period' as the question expressed this one: N days -> the N days before;
+        a calendar month, quarter or year (or several whole months) -> the calendar months before
+        ("did clicks rise last month?": against the month before, not the 31 days before); a week
+        -> the week before; a week, month, quarter or year to date -> the same days one unit earlier
+        (Monday to Wednesday against the Monday to Wednesday before, not Friday to Sunday)."""
+        whole_months = self.start.day == 1 and _is_month_end(self.end)
+        if whole_months and self.unit in ("month", "quarter", "year", ""):
             start = _add_months(self.start, -_months_between(self.start, self.end))
-            return _month_span_period(start, self.start - timedelta(days=1))
+            return _month_span_period(start, self.start - timedelta(days=1), self.unit)
+        months = {"month": 1, "quarter": 3, "year": 12}.get(self.unit)
+        if months and self.start == _unit_start(self.start, self.unit) and self.days < 366:
+            start, end = _add_months(self.start, -months), _add_months(self.end, -months)
+            return Period(start, end, f"the same days a {self.unit} earlier", unit=self.unit)
+        if self.unit == "week" and self.start.weekday() == 0 and self.days <= 7:
+            start, end = self.start - timedelta(days=7), self.end - timedelta(days=7)
+            label = "the week before" if self.days == 7 else "the same days a week earlier"
+            return Period(start, end, label, unit="week")
         length = self.days
         start, end = self.start - timedelta(days=length), self.start - timedelta(days=1)
-        return Period(start, end, "the day before" if length == 1 else f"the previous {length} days")
+        return Period(
+            start, end, "the day before" if length == 1 else f"the previous {length} days", unit=self.unit or "day"
+        )
 
     def to_json(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label, "unit": self.unit}
 
     @classmethod
     def from_json(cls, data: dict) -> Period:
-        return cls(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]), data["label"])
+        return cls(
+            date.fromisoformat(data["start"]), date.fromisoformat(data["end"]), data["label"], unit=data.get("unit", "")
+        )
 
 
 @dataclass(frozen=True)
@@ -154,17 +180,26 @@ def _months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
-def _month_span_period(start: date, end: date) -> Period:
+def _month_span_period(start: date, end: date, unit: str = "month") -> Period:
     if start.year == end.year and start.month == end.month:
-        return Period(start, end, f"{start:%B %Y}")
-    return Period(start, end, f"{start:%B %Y} – {end:%B %Y}")
+        return Period(start, end, f"{start:%B %Y}", unit=unit)
+    return Period(start, end, f"{start:%B %Y} – {end:%B %Y}", unit=unit)
+
+
+def _unit_start(day: date, unit: str) -> date:
+    """The first day of the month, quarter or year `day` is in."""
+    if unit == "month":
+        return day.replace(day=1)
+    if unit == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return date(day.year, 1, 1)
 
 
 def _month_period(year: int, month: int, today: date, note: str = "") -> Period:
     start, end = date(year, month, 1), _month_end(year, month)
     if start <= today < end:
-        return Period(start, today, f"{start:%B %Y} to date", note)
-    return Period(start, end, f"{start:%B %Y}", note)
+        return Period(start, today, f"{start:%B %Y} to date", note, "month")
+    return Period(start, end, f"{start:%B %Y}", note, "month")
 
 
 def _latest(month: int, day: int | None, today: date) -> int:
@@ -243,23 +278,23 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
             start_day = start_day.replace(year=end_day.year)
         if end_day < start_day:
             raise PeriodError(f"The range {match.group(0)!r} ends before it starts.")
-        claim(match, Period(start_day, end_day, format_range(start_day, end_day)))
+        claim(match, Period(start_day, end_day, format_range(start_day, end_day), unit="day"))
     # "the week of <day>": the Monday-to-Sunday week containing that day.
     for match in re.finditer(r"(?:the\s+)?week\s+(?:of|starting|beginning|commencing)\s+(?:" + DAY_RE + ")", text):
         day, _ = _day_from(match, "", today)
         monday = day - timedelta(days=day.weekday())
         note = "" if day == monday else f"the Monday-to-Sunday week containing {day:%b %-d}"
-        claim(match, Period(monday, monday + timedelta(days=6), f"the week of {monday:%b %-d, %Y}", note))
+        claim(match, Period(monday, monday + timedelta(days=6), f"the week of {monday:%b %-d, %Y}", note, "week"))
     # "since <day>": to today.
     for match in re.finditer(r"since\s+(?:" + DAY_RE + ")", text):
         day, _ = _day_from(match, "", today)
-        claim(match, Period(day, today, f"since {day:%b %-d, %Y}"))
+        claim(match, Period(day, today, f"since {day:%b %-d, %Y}", unit="day"))
     for match in re.finditer(
         r"since\s+(?:the\s+(?:start|beginning)\s+of\s+)?(" + MONTH_RE + r")(?:\s+(\d{4}))?\b", text
     ):
         month = MONTHS[match.group(1)]
         year = int(match.group(2)) if match.group(2) else _latest(month, None, today)
-        claim(match, Period(date(year, month, 1), today, f"since {date(year, month, 1):%B %Y}"))
+        claim(match, Period(date(year, month, 1), today, f"since {date(year, month, 1):%B %Y}", unit="day"))
 
     # Relative to another period: "the week before", "the previous period", "the same period last year".
     for match in re.finditer(
@@ -282,15 +317,21 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
         if n * {"day": 1, "week": 7, "month": 31}[unit] > MAX_DAYS:
             raise PeriodError(f"{match.group(0).strip()!r} is longer than 30 years: nothing is kept that long.")
         if unit == "day":
-            period = Period(today - timedelta(days=n), yesterday, f"the last {n} days")
+            period = Period(today - timedelta(days=n), yesterday, f"the last {n} days", unit="day")
         elif unit == "week":
             period = Period(
-                today - timedelta(days=7 * n), yesterday, f"the last {n} weeks", f"{7 * n} days ending yesterday"
+                today - timedelta(days=7 * n),
+                yesterday,
+                f"the last {n} weeks",
+                f"{7 * n} days ending yesterday",
+                "week",
             )
         else:
             first = _add_months(today.replace(day=1), -n)
             end = today.replace(day=1) - timedelta(days=1)
-            period = Period(first, end, f"the last {n} months", f"the {n} full calendar months before this one")
+            period = Period(
+                first, end, f"the last {n} months", f"the {n} full calendar months before this one", "month"
+            )
         if period.days > MAX_DAYS:
             raise PeriodError(f"{match.group(0).strip()!r} is longer than 30 years: nothing is kept that long.")
         claim(match, period)
@@ -301,21 +342,21 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
     relative_calendar = [
         (
             r"\bthe day before yesterday\b",
-            Period(today - timedelta(days=2), today - timedelta(days=2), "the day before yesterday"),
+            Period(today - timedelta(days=2), today - timedelta(days=2), "the day before yesterday", unit="day"),
         ),
-        (r"\btoday\b", Period(today, today, "today")),
-        (r"\byesterday\b", Period(yesterday, yesterday, "yesterday")),
+        (r"\btoday\b", Period(today, today, "today", unit="day")),
+        (r"\byesterday\b", Period(yesterday, yesterday, "yesterday", unit="day")),
         (
             r"\b(?:this|current)\s+week\b|\bweek[\s-]to[\s-]date\b|\bwtd\b",
-            Period(monday, today, "this week (Monday to today)"),
+            Period(monday, today, "this week (Monday to today)", unit="week"),
         ),
         (
             r"\b(?:last|previous|prior)\s+week\b",
-            Period(monday - timedelta(days=7), monday - timedelta(days=1), "last week (Monday to Sunday)"),
+            Period(monday - timedelta(days=7), monday - timedelta(days=1), "last week (Monday to Sunday)", unit="week"),
         ),
         (
             r"\b(?:so\s+far\s+)?this\s+month(?:\s+so\s+far)?\b|\bmonth[\s-]to[\s-]date\b|\bmtd\b",
-            Period(today.replace(day=1), today, f"{today:%B %Y} to date"),
+            Period(today.replace(day=1), today, f"{today:%B %Y} to date", unit="month"),
         ),
         (
             r"\b(?:last|previous|prior)\s+month\b",
@@ -323,7 +364,7 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
         ),
         (
             r"\b(?:so\s+far\s+)?this\s+quarter(?:\s+so\s+far)?\b|\bquarter[\s-]to[\s-]date\b|\bqtd\b",
-            Period(quarter_start, today, f"Q{(today.month - 1) // 3 + 1} {today.year} to date"),
+            Period(quarter_start, today, f"Q{(today.month - 1) // 3 + 1} {today.year} to date", unit="quarter"),
         ),
         (
             r"\b(?:last|previous|prior)\s+quarter\b",
@@ -331,15 +372,16 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
                 _add_months(quarter_start, -3),
                 quarter_start - timedelta(days=1),
                 f"Q{(_add_months(quarter_start, -3).month - 1) // 3 + 1} {_add_months(quarter_start, -3).year}",
+                unit="quarter",
             ),
         ),
         (
             r"\b(?:so\s+far\s+)?this\s+year(?:\s+so\s+far)?\b|\byear[\s-]to[\s-]date\b|\bytd\b",
-            Period(date(today.year, 1, 1), today, f"{today.year} to date"),
+            Period(date(today.year, 1, 1), today, f"{today.year} to date", unit="year"),
         ),
         (
             r"\b(?:last|previous|prior)\s+year\b",
-            Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"{today.year - 1}"),
+            Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"{today.year - 1}", unit="year"),
         ),
     ]
     for pattern, period in relative_calendar:
@@ -363,13 +405,17 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
         label = f"Q{quarter} {year}"
         if start <= today < end:
             end, label = today, f"Q{quarter} {year} to date"
-        claim(match, Period(start, end, label))
+        claim(match, Period(start, end, label, unit="quarter"))
     for match in re.finditer(r"(?:\b(?:on|for)\s+)?\b(?:" + DAY_RE + r")\b", text):
         day, implied = _day_from(match, "", today)
         claim(
             match,
             Period(
-                day, day, f"{day:%b %-d, %Y}", f"{day.year}, the latest {day:%B %-d} up to today" if implied else ""
+                day,
+                day,
+                f"{day:%b %-d, %Y}",
+                f"{day.year}, the latest {day:%B %-d} up to today" if implied else "",
+                "day",
             ),
         )
     for match in re.finditer(
@@ -388,7 +434,12 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
     for match in re.finditer(r"\b(?:in\s+|during\s+|for\s+)?(?:the\s+year\s+)?((?:19|20)\d{2})\b", text):
         year = int(match.group(1))
         start, end = date(year, 1, 1), date(year, 12, 31)
-        claim(match, Period(start, today, f"{year} to date") if start <= today < end else Period(start, end, str(year)))
+        claim(
+            match,
+            Period(start, today, f"{year} to date", unit="year")
+            if start <= today < end
+            else Period(start, end, str(year), unit="year"),
+        )
 
     found.sort(key=lambda f: f.span)
     return found

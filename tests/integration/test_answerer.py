@@ -16,8 +16,9 @@ import pandas as pd
 import psycopg2
 import pytest
 
-from ask.answerer import answer
+from ask.answerer import AdAnswerer, answer, load_accounts
 from ask.scope import Scope
+from ask.understanding import Intent, Named, NotUnderstood
 from resources.settings import REPO_ROOT as REPO
 from tests.helpers import (
     BURRY,
@@ -628,6 +629,114 @@ def test_online_ads_share_by_ad_group_within_a_campaign(cur, online, ads):
     assert got.keys() == {f"{e} engagement (campaign camp 1)" for e in expected.index}
     for engagement, share in expected.items():
         assert close(got[f"{engagement} engagement (campaign camp 1)"], share)
+
+
+def test_online_ads_all_the_data_stops_at_the_as_of_date(cur, online, ads):
+    # As of May 20 the data runs to Jun 30: "spend" once summed Apr 1 - Jun 30, 15 days after "today".
+    as_of = date(2020, 5, 20)
+    so_far = ads[ads.date <= "2020-05-20"]
+    result = ask(cur, online, "spend", as_of)
+    assert close(result.facts[0]["value"], so_far.cost.sum())
+    assert result.facts[0]["period_end"] == "2020-05-20"
+    assert "Apr 1 – May 20, 2020" in result.text and "up to today" in result.text
+    days = ask(cur, online, "how many days had spend over 2000", as_of)
+    daily = so_far.groupby("date").cost.sum()
+    assert days.facts[0]["days_checked"] == 50
+    assert len(days.facts[0]["days_matched"]) == int((daily > 2000).sum())
+    assert days.text.startswith(f"{int((daily > 2000).sum())} of the 50 days")
+    by_campaign = ask(cur, online, "spend by campaign", as_of)
+    expected = so_far.groupby("campaign_number").cost.sum()
+    assert {f["group"]: Decimal(f["value"]) for f in by_campaign.facts}.keys() == set(expected.index)
+    for fact in by_campaign.facts:
+        assert close(fact["value"], expected[fact["group"]])
+    average = ask(cur, online, "average daily spend", as_of)
+    assert close(average.facts[0]["value"], so_far.cost.sum() / 50)
+    share = ask(cur, online, "what share of spend went to camp 2", as_of)
+    assert close(share.facts[0]["share"], so_far.query("campaign_number == 'camp 2'").cost.sum() / so_far.cost.sum())
+    before = answer(cur, online, "spend", date(2020, 3, 1))
+    assert before.route == "no_data" and before.facts == [], before.text
+
+
+def test_kaggle_all_the_data_stops_at_the_as_of_date(cur, tickets):
+    # Tickets were resolved May 31 - Jun 2, 2023: as of Jun 1, Jun 2 is in the future.
+    scope = Scope(1, "test", (), ("kaggle_support_tickets",))
+    as_of = date(2023, 6, 1)
+    resolved = tickets[tickets.resolved.dt.date <= as_of]
+    by_day = ask(cur, scope, "tickets resolved by day", as_of)
+    assert by_day.facts[0]["values"] == {
+        str(day): count for day, count in resolved.groupby(resolved.resolved.dt.date).size().items()
+    }
+    average = ask(cur, scope, "average daily tickets resolved", as_of)
+    assert average.facts[0]["value"] == len(resolved) and average.facts[0]["divisor"] == "2"
+
+
+def test_demo_tickets_without_a_period_stop_at_the_as_of_date(cur):
+    # "How many tickets" as of Aug 31 once counted September's tickets too.
+    scope = Scope(1, "test", (), ("demo",))
+    result = ask(cur, scope, "how many tickets", date(2026, 8, 31))
+    expected = raw_one(
+        cur,
+        "SELECT count(*) FROM raw.tickets WHERE source = 'demo' "
+        "AND (created_at IS NULL OR (created_at AT TIME ZONE 'UTC')::date <= '2026-08-31')",
+    )
+    assert result.facts[0]["value"] == expected and "created after today" in result.text
+    assert expected < raw_one(cur, "SELECT count(*) FROM raw.tickets WHERE source = 'demo'")
+
+
+def test_online_ads_previous_30_days_are_30_days_even_when_the_last_30_are_a_month(cur, online, ads):
+    # As of Jul 1 the last 30 days are Jun 1-30; the previous 30 days were once all of May (31 days).
+    may_2_to_31 = ads[(ads.date >= "2020-05-02") & (ads.date <= "2020-05-31")].cost.sum()
+    june = in_month(ads, 6).cost.sum()
+    for question in ("spend last 30 days vs previous 30 days", "spend last 30 days vs the previous period"):
+        result = ask(cur, online, question, AS_OF_2020)
+        assert (result.facts[0]["period_start"], result.facts[0]["period_end"]) == ("2020-05-02", "2020-05-31")
+        assert close(result.facts[0]["value"], may_2_to_31) and close(result.facts[1]["value"], june)
+        assert f"{(june - may_2_to_31) / may_2_to_31 * 100:.1f}%" in result.text, result.text
+
+
+def test_online_ads_share_of_a_named_campaign_is_of_that_campaign(cur, online, ads):
+    # Once 81.82% "of its account": the campaign the question named was dropped from the whole.
+    result = ask(cur, online, "what share of camp 1 spend came from the High engagement ad group", AS_OF_2020)
+    camp_1 = ads.query("campaign_number == 'camp 1'")
+    share = camp_1.query("user_engagement == 'High'").cost.sum() / camp_1.cost.sum()
+    assert close(result.facts[0]["share"], share) and close(result.facts[0]["total"], camp_1.cost.sum())
+    assert f"{share * 100:.2f}%" in result.text and "camp 1" in result.text.splitlines()[0], result.text
+    assert "ad_group_id" in result.facts[0]["source"]  # the part's own query, not the whole's
+
+
+def test_online_ads_share_of_a_part_outside_the_named_parent_is_declined(cur, online):
+    # camp 1's High engagement ad group has no share of camp 2 to give: not a 0%, a decline.
+    intent = Intent(
+        metrics=["cost"],
+        shape="share",
+        entities=[
+            Named("campaign", "camp 2", "online_ads", "online-ads-2020", "camp 2"),
+            Named("ad_group", "High engagement", "online_ads", "online-ads-2020", "camp 1 / High engagement"),
+        ],
+    )
+    with pytest.raises(NotUnderstood, match="part of campaign 'camp 2'"):
+        AdAnswerer(cur, load_accounts(cur, online), intent, AS_OF_2020).run()
+
+
+def test_online_ads_comparison_facts_carry_their_own_query(cur, online, ads):
+    # Once the April fact showed May's SQL: the audit trail must match the value beside it.
+    result = ask(cur, online, "clicks in May vs April", AS_OF_2020)
+    april, may = result.facts
+    assert close(april["value"], in_month(ads, 4).clicks.sum()) and close(may["value"], in_month(ads, 5).clicks.sum())
+    assert "BETWEEN '2020-04-01' AND '2020-04-30'" in april["source"]
+    assert "BETWEEN '2020-05-01' AND '2020-05-31'" in may["source"]
+
+
+def test_online_ads_share_with_no_part_in_the_period_is_zero(cur, online, ads):
+    # camp 2 ran in April only: its share of June was once a heading with nothing under it.
+    result = ask(cur, online, "what share of spend went to camp 2 in June", AS_OF_2020)
+    assert len(result.facts) == 1
+    assert Decimal(result.facts[0]["value"]) == 0 and Decimal(result.facts[0]["share"]) == 0
+    assert close(result.facts[0]["total"], in_month(ads, 6).cost.sum())
+    assert "0.00%" in result.text and "no spend" in result.text, result.text
+    both = ask(cur, online, "what share of spend went to camp 1 and camp 2 in June", AS_OF_2020)
+    shares = {f["group"]: Decimal(f["share"]) for f in both.facts}
+    assert shares.keys() == {"camp 1", "camp 2"} and shares["camp 2"] == 0, both.text
 
 
 def test_spend_per_ticket_over_several_currencies_is_declined(cur, everything):
