@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from ask.periods import Period, format_range
+from ask.quarantine import held_tickets_note
 from ask.scope import Scope
 from ask.understanding import (
     ADDITIVE,
@@ -388,6 +389,8 @@ def answer(cur, scope: Scope, question: str, as_of: date | None = None, previous
     notes = [n for n in intent.notes if ":" in n]
     if notes:
         text += " (Read as " + "; ".join(notes) + ".)"
+    if intent.domain in ("tickets", "both"):
+        text += held_tickets_note(cur, scope.ticket_sources)
     return Answer(text, route=route, facts=facts, freshness=freshness, intent=intent.to_json())
 
 
