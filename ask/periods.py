@@ -355,7 +355,7 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
             Period(monday - timedelta(days=7), monday - timedelta(days=1), "last week (Monday to Sunday)", unit="week"),
         ),
         (
-            r"\b(?:so\s+far\s+)?this\s+month(?:\s+so\s+far)?\b|\bmonth[\s-]to[\s-]date\b|\bmtd\b",
+            r"\b(?:so\s+far\s+)?(?:this|current)\s+month(?:\s+so\s+far)?\b|\bmonth[\s-]to[\s-]date\b|\bmtd\b",
             Period(today.replace(day=1), today, f"{today:%B %Y} to date", unit="month"),
         ),
         (
@@ -363,7 +363,7 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
             _month_span_period(_add_months(today.replace(day=1), -1), today.replace(day=1) - timedelta(days=1)),
         ),
         (
-            r"\b(?:so\s+far\s+)?this\s+quarter(?:\s+so\s+far)?\b|\bquarter[\s-]to[\s-]date\b|\bqtd\b",
+            r"\b(?:so\s+far\s+)?(?:this|current)\s+quarter(?:\s+so\s+far)?\b|\bquarter[\s-]to[\s-]date\b|\bqtd\b",
             Period(quarter_start, today, f"Q{(today.month - 1) // 3 + 1} {today.year} to date", unit="quarter"),
         ),
         (
@@ -376,7 +376,7 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
             ),
         ),
         (
-            r"\b(?:so\s+far\s+)?this\s+year(?:\s+so\s+far)?\b|\byear[\s-]to[\s-]date\b|\bytd\b",
+            r"\b(?:so\s+far\s+)?(?:this|current)\s+year(?:\s+so\s+far)?\b|\byear[\s-]to[\s-]date\b|\bytd\b",
             Period(date(today.year, 1, 1), today, f"{today.year} to date", unit="year"),
         ),
         (

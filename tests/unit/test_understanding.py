@@ -742,3 +742,16 @@ def test_now_is_today_for_a_tickets_status(question):
 
 def test_the_day_of_a_date():
     assert span(read("spend on the day of June 8 2026")) == ("2026-06-08", "2026-06-08")
+
+
+@pytest.mark.parametrize(
+    "question, start, end",
+    [
+        ("spend for the current month", "2026-10-01", "2026-10-15"),
+        ("spend this current week", "2026-10-12", "2026-10-15"),
+        ("current quarter spend", "2026-10-01", "2026-10-15"),
+        ("spend in the current year", "2026-01-01", "2026-10-15"),
+    ],
+)
+def test_the_current_month_quarter_or_year_is_this_one(question, start, end):
+    assert span(read(question)) == (start, end)
