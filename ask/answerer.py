@@ -69,6 +69,7 @@ TICKET_FILTER_COLUMNS = [
     ("priority", "priority_raw"),
     ("status", "status_raw"),
 ]
+CHANNEL_SPELLINGS = {"social media": "social", "e-mail": "email", "phone call": "phone", "live chat": "chat"}
 STAT_LABELS = {"avg": "average", "median": "median", "p90": "90th percentile"}
 CENT = Decimal("0.01")
 MIN_AS_OF, MAX_AS_OF = date(2000, 1, 1), date(2100, 12, 31)
@@ -301,6 +302,12 @@ def _load_catalog(cur, scope: Scope, accounts: list[Account], with_tickets: bool
                     ticket_values.setdefault(field_name, {}).setdefault(value.lower(), (column, value))
         for canonical in ("urgent", "high", "normal", "low"):
             ticket_values.setdefault("priority", {}).setdefault(canonical, ("priority", canonical))
+        # The usual long names of canonical channels ("Social media" in the Kaggle export is
+        # stored as "social"): read as the channel, never left over.
+        channels = ticket_values.get("channel", {})
+        for spelling, canonical in CHANNEL_SPELLINGS.items():
+            if canonical in channels:
+                channels.setdefault(spelling, channels[canonical])
         # A ticket source named in the question ("helpdesk tickets") filters by it, never is read as
         # filler: the word "helpdesk" alone must not count every source's tickets.
         for source in scope.ticket_sources:

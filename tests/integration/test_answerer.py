@@ -1058,3 +1058,10 @@ def test_kaggle_ticket_answers_say_how_many_rows_their_import_held_back(cur, tic
     assert f"Not counted: {held:,} rows of kaggle_support_tickets (mostly: timestamps out of order)" in result.text
     demo = ask(cur, Scope(1, "test", (), ("demo",)), "how many tickets", DEMO_AS_OF)
     assert "Not counted" not in demo.text  # a source with nothing held back says nothing
+
+
+@pytest.mark.parametrize("question", ["how many tickets came via social media", "how many Social media tickets"])
+def test_kaggle_the_sources_long_channel_name_is_the_channel(cur, tickets, question):
+    scope = Scope(1, "test", (), ("kaggle_support_tickets",))
+    result = ask(cur, scope, question, date(2024, 1, 1))
+    assert result.facts[0]["value"] == int((tickets["Ticket Channel"] == "Social media").sum())
