@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -536,6 +536,7 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
     if left:
         raise NotUnderstood(_not_understood_message(left, reader, catalog))
     _check_consistency(intent)
+    _check_share_of_filtered_tickets(lower, catalog, intent)
     if not intent.metrics and not intent.ticket_measure:
         raise NotUnderstood("", "unsupported_metric")
     if intent.ticket_filters and intent.domain == "ads":
@@ -1159,7 +1160,7 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
                 )
             intent.periods.append(intent.periods[-1].shifted("period"))
         else:
-            intent.periods.append(item.period)
+            intent.periods.append(_up_to_today(item.period, today))
             if item.period.note:
                 intent.notes.append(f"{item.period.label}: {item.period.note}")
     for item in relative:
@@ -1220,6 +1221,39 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
             )
 
 
+def _check_share_of_filtered_tickets(lower: str, catalog: Catalog, intent: Intent) -> None:
+    """'What share of Email tickets are Closed' is a share within the Email tickets; the answer
+    divides by every ticket of the period (the share of all tickets that are Email and Closed).
+    Asked back until a share within a filtered group is built."""
+    if intent.domain != "tickets" or intent.shape != "share" or intent.group_by or not intent.ticket_filters:
+        return  # by a grouping, the shares are within the filtered tickets: right as asked
+    match = re.search(
+        r"\b(?:share|percent(?:age)?|proportion|fraction|portion|part|%)\s+of\s+(?P<group>.+?)\s+tickets?\b",
+        lower,
+    )
+    if not match:
+        return
+    group = match.group("group")
+    # A source ("helpdesk tickets") is the scope the share is taken in, on both sides: not a group.
+    values = {
+        value for field_name, mapping in catalog.ticket_values.items() if field_name != "source" for value in mapping
+    }
+    if any(re.search(rf"(?<![\w]){re.escape(value)}(?![\w])", group) for value in values):
+        raise NotUnderstood(
+            'I can give the share of all tickets that match ("what share of tickets are Closed", "what share of '
+            'tickets resolved last month were critical"), not a share within a filtered group of tickets yet.',
+            "unsupported_shape",
+        )
+
+
+def _up_to_today(period: Period, today: date) -> Period:
+    """A period that runs past today stops at today, and says so ("the week of May 18" asked on
+    May 20 is May 18-20: the days after have no data yet, a sum over them would only look whole)."""
+    if period.start > today or period.end <= today:
+        return period
+    return replace(period, end=today, label=f"{period.label} up to today")
+
+
 # --- follow-ups ---------------------------------------------------------------------------------
 
 
@@ -1265,9 +1299,28 @@ def _carry_over(intent: Intent, previous: dict, today: date) -> None:
             intent.metrics = [name]
     elif intent.shape == "total" and previous.get("shape") == "compare" and len(intent.periods) == 2:
         intent.shape = "compare"  # "spend in May vs April" -> "what about clicks?"
+    elif (
+        previous.get("shape") == "count_days"
+        and previous.get("condition")
+        and intent.shape != "total"
+        and intent.metrics == [previous["condition"][0]]
+    ):
+        # "how many days was spend over 2000 in May" -> "by campaign": still a count of days (once
+        # answered with May's spend by campaign), which _check_consistency declines.
+        name, op, threshold = previous["condition"]
+        intent.condition = (name, op, float(threshold))
+        intent.metrics = [name]
 
 
 def _check_consistency(intent: Intent) -> None:
+    if intent.condition is not None and (intent.shape != "count_days" or intent.group_by or len(intent.periods) > 1):
+        # "how many days had spend over 2000 by campaign / vs April / each month": a count of days
+        # is one number over one period; the shape word once turned it into spend totals.
+        raise NotUnderstood(
+            "I can count the days that met a condition over one period, for what the question names "
+            '(e.g. "how many days had spend over 2000 in May for camp 1"), not broken down, ranked or compared.',
+            "unsupported_shape",
+        )
     if intent.all_time and intent.periods:
         raise NotUnderstood(
             f"The question names all time and {intent.periods[0].label}: ask for one of them.", "unsupported_shape"

@@ -755,3 +755,50 @@ def test_the_day_of_a_date():
 )
 def test_the_current_month_quarter_or_year_is_this_one(question, start, end):
     assert span(read(question)) == (start, end)
+
+
+# The second real-data audit: a count of days with a shape word became spend totals; a share
+# within filtered tickets divided by every ticket; a week running past as-of summed days to come.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many days had spend over 2000 in May vs April",
+        "how many days had spend over 2000 by campaign",
+        "how many days had spend over 2000 each month",
+        "how many days did Kestrel Labs have spend over 2000 vs Northwind Outdoor",
+        "how many days had spend over 1000 for top campaign",
+        "how many days had spend over 3000 in April trend",
+        "how many days had spend over 2000, share by campaign",
+        "how many days had clicks over 20000 week over week",
+        "days with spend over 2000 last month vs the month before",
+    ],
+)
+def test_a_count_of_days_is_not_broken_down_ranked_or_compared(question):
+    with pytest.raises(NotUnderstood) as declined:
+        read(question)
+    assert "count the days" in str(declined.value)
+
+
+def test_a_count_of_days_follow_up_by_a_grouping_is_declined():
+    first = read("how many days had spend over 2000 in May")
+    assert first.shape == "count_days"
+    assert read("what about Summer Sale?", first.to_json()).shape == "count_days"
+    with pytest.raises(NotUnderstood):
+        read("by campaign", first.to_json())
+
+
+@pytest.mark.parametrize(
+    "question", ["what share of email tickets are urgent", "what percentage of Refund request tickets came from chat"]
+)
+def test_a_share_within_filtered_tickets_is_asked_back(question):
+    with pytest.raises(NotUnderstood) as declined:
+        read(question)
+    assert "within a filtered group" in str(declined.value)
+    assert read("what share of tickets are urgent").shape == "share"
+
+
+def test_a_period_running_past_today_stops_at_today():
+    intent = read("spend the week of October 12")  # TODAY is Thursday Oct 15
+    assert span(intent) == ("2026-10-12", "2026-10-15") and "up to today" in intent.periods[0].label
+    assert span(read("spend from 2026-10-10 to 2026-10-20")) == ("2026-10-10", "2026-10-15")
+    assert span(read("spend the week of October 5")) == ("2026-10-05", "2026-10-11")  # a past week is whole
