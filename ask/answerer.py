@@ -855,6 +855,8 @@ class AdAnswerer:
             raise self.no_data(metric.label, period)
         facts, parts = [], []
         time_group = self.intent.group_by in ("day", "week", "month")
+        bottom = self.intent.shape == "top" and self.intent.order == "asc" and not time_group
+        absent_groups = self.groups_without_rows(rows) if bottom else {}
         for currency in sorted({r["currency"] for r in rows}):
             in_currency = [r for r in rows if r["currency"] == currency]
             valued: list[tuple[dict, Decimal | None]] = [(r, metric_value(metric, r["sums"])) for r in in_currency]
@@ -902,6 +904,13 @@ class AdAnswerer:
             if ties:
                 lines.append(f"(tied with {', '.join(self.group_label(r['group']) for r, _ in ties)})")
             unranked = [r for r, v in valued if v is None] if self.intent.shape == "top" else []
+            absent = absent_groups.get(currency, []) if currency else [g for gs in absent_groups.values() for g in gs]
+            if absent:
+                # "which campaign spent the least in May": one with no rows in May (it stopped in
+                # April) is not ranked, and is named rather than passed over in silence.
+                names = ", ".join(self.group_label(g) for g in absent[:5])
+                more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
+                lines.append(f"(not ranked, no data in this period: {names}{more})")
             if unranked:
                 # "worst campaign by CPA": one that spent with no conversions has no CPA to rank, yet
                 # is not to be passed over in silence.
@@ -939,6 +948,20 @@ class AdAnswerer:
         elif self.intent.group_by == "ad_group":
             head = head.replace(":\n", " (campaign totals can include spend not attributed to ad groups):\n")
         return head + "\n".join(parts) + self.caveats(rows, period), "metric_sql", facts
+
+    def groups_without_rows(self, rows: list[dict]) -> dict[str, list[str]]:
+        """{currency: groups} the question's scope has data for, but not in the period asked: a
+        ranking of the rest must name them (the lowest spender "in May" is not the one that spent
+        nothing in May)."""
+        first, last = self.data_span()
+        if first is None or last is None:
+            return {}
+        present = {r["group"] for r in rows}
+        absent: dict[str, list[str]] = defaultdict(list)
+        for row in self.sums(Period(first, last, "all the data"), self.group_sql()):
+            if row["group"] not in present:
+                absent[row["currency"]].append(row["group"])
+        return {currency: sorted(groups) for currency, groups in absent.items()}
 
     def average(self) -> tuple[str, str, list[dict]]:
         metric = self.metrics[0]

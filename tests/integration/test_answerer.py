@@ -1065,3 +1065,15 @@ def test_kaggle_the_sources_long_channel_name_is_the_channel(cur, tickets, quest
     scope = Scope(1, "test", (), ("kaggle_support_tickets",))
     result = ask(cur, scope, question, date(2024, 1, 1))
     assert result.facts[0]["value"] == int((tickets["Ticket Channel"] == "Social media").sum())
+
+
+def test_online_ads_a_bottom_ranking_names_what_had_no_data_in_the_period(cur, online, ads):
+    # camp 2's data stops on Apr 30: "the least in May" is camp 3, and camp 2 is named, not passed over.
+    may = ads[ads.date.dt.month == 5]
+    spend = may.groupby("campaign_number").cost.sum()
+    assert "camp 2" not in spend.index
+    result = ask(cur, online, "which campaign spent the least in May", date(2020, 7, 1))
+    assert close(result.facts[0]["value"], spend.min()) and result.facts[0]["group"] == spend.idxmin() == "camp 3"
+    assert "(not ranked, no data in this period: camp 2)" in result.text
+    top = ask(cur, online, "top 3 campaigns by spend in May", date(2020, 7, 1))
+    assert "not ranked" not in top.text
