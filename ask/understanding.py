@@ -1016,6 +1016,14 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
     if reader.find(
         r"\bshare\b|\bwhat (?:percent(?:age)?|proportion|fraction|portion|part)\b|\bwhat\s*%|(?<!\w)%\s*of\b|\bpercent(?:age)? of\b"
     ):
+        if reader.find(r"\b(?:happened|occurred|fell|came|was spent|were spent|went|took place)\s+(?:in|during|on)\b"):
+            # "what share of camp 1 spend happened in May": the part is a period, the whole all the
+            # data; the answer would be May's part of camp 1 (a share of a different whole).
+            raise NotUnderstood(
+                "I can give a share of a total by name or grouping, not the part of a total that fell in a period: "
+                'ask for the two totals (e.g. "camp 1 spend in May" and "camp 1 spend").',
+                "unsupported_shape",
+            )
         # the grouping first: "by week" once lost its "by" to the phrase below, and the week passed as filler
         match = reader.take(rf"\b(?:by|per|for each|each)\s+(?:{grouping_alternatives})\b")
         if match:

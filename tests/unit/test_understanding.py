@@ -802,3 +802,10 @@ def test_a_period_running_past_today_stops_at_today():
     assert span(intent) == ("2026-10-12", "2026-10-15") and "up to today" in intent.periods[0].label
     assert span(read("spend from 2026-10-10 to 2026-10-20")) == ("2026-10-10", "2026-10-15")
     assert span(read("spend the week of October 5")) == ("2026-10-05", "2026-10-11")  # a past week is whole
+
+
+def test_the_share_that_fell_in_a_period_is_declined():
+    with pytest.raises(NotUnderstood) as declined:
+        read("what share of Summer Sale spend happened in September")
+    assert "fell in a period" in str(declined.value)
+    assert read("what share of spend went to campaign Summer Sale last month").shape == "share"
