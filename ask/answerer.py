@@ -23,6 +23,7 @@ from ask.scope import Scope
 from ask.understanding import (
     ADDITIVE,
     METRICS,
+    PLATFORM_LABELS,
     TICKET_WORDS,
     Catalog,
     Intent,
@@ -658,8 +659,49 @@ class AdAnswerer:
         fact.update(extra or {})
         return fact
 
-    def caveats(self, rows: list[dict], period: Period) -> str:
+    def uneven_coverage(self, period: Period) -> list[tuple[Account, date | None, date]]:
+        """The accounts in play whose data stops (or starts) inside `period` or just before it while
+        the others' goes on (one platform's extract runs a day behind): (account, its first day in
+        the period or None, its last day overall). A sum over all of them is a sum over different
+        days. An account whose data ended more than a week before the period is not running, not late."""
+        if len(self.accounts) < 2:
+            return []
+        self.cur.execute(
+            f"SELECT platform, account_id, min(date_day), max(date_day), "
+            f"min(date_day) FILTER (WHERE date_day BETWEEN %s AND %s), "
+            f"max(date_day) FILTER (WHERE date_day BETWEEN %s AND %s) "
+            f"FROM {MARTS['account']} WHERE {IN_ACCOUNTS} GROUP BY platform, account_id",
+            [period.start, period.end, period.start, period.end] + in_accounts_params(self.accounts),
+        )
+        spans = {(p, a): rest for p, a, *rest in self.cur.fetchall()}
+        inside = [(f, e) for _, _, f, e in spans.values() if f is not None]
+        if not inside:
+            return []
+        first_in, last_in = min(f for f, _ in inside), max(e for _, e in inside)
+        uneven: list[tuple[Account, date | None, date]] = []
+        for account in self.accounts:
+            found = spans.get((account.platform, account.account_id))
+            if found is None:
+                continue
+            first_ever, last_ever, first, _ = found
+            lagging = last_ever < last_in and last_ever >= period.start - timedelta(days=7)
+            late = first is not None and first > first_in and first_ever > period.start
+            if lagging or late:
+                uneven.append((account, first, last_ever))
+        return uneven
+
+    def coverage_note(self, period: Period) -> str:
         notes = []
+        for account, first, last in self.uneven_coverage(period):
+            name = f"{account.name or account.account_id} ({PLATFORM_LABELS.get(account.platform, account.platform)})"
+            if first is None:
+                notes.append(f" {name} has no data in this period: its data ends on {last:%b %-d, %Y}.")
+            else:
+                notes.append(f" {name} has data only for {format_range(first, min(last, period.end))} of it.")
+        return "".join(notes)
+
+    def caveats(self, rows: list[dict], period: Period) -> str:
+        notes = [self.coverage_note(period)]
         if len(rows) == 1 and rows[0]["group"] is None:  # one ungrouped row already counts its days
             days, first, last = rows[0]["days"], rows[0]["first"], rows[0]["last"]
         elif (query := self.base_query(period)).key() in self.coverage:  # counted by sums(), same statement
@@ -779,6 +821,16 @@ class AdAnswerer:
         first_period, second_period = self.periods()
         # The question names them in either order; report the later one against the earlier one.
         earlier, later = sorted([first_period, second_period], key=lambda p: p.start)
+        for period in (earlier, later):
+            if uneven := self.uneven_coverage(period):
+                # A change between periods that different accounts fill (one platform a day behind)
+                # is a change in coverage, not in the numbers.
+                names = ", ".join(account.name or account.account_id for account, _, _ in uneven)
+                raise NotUnderstood(
+                    f"Not every account has data for all of {when(period)} ({names} does not), so a change "
+                    "would compare different accounts: ask for each account or platform.",
+                    "unsupported_shape",
+                )
         rows_a, rows_b = self.sums(earlier), self.sums(later)
         if not rows_a and not rows_b:
             raise self.no_data(" and ".join(m.label for m in self.metrics), earlier)
@@ -975,6 +1027,15 @@ class AdAnswerer:
         if not rows:
             raise self.no_data(metric.label, period)
         unit = self.intent.average_unit or "day"
+        if uneven := self.uneven_coverage(period):
+            # Averaged over the days of the accounts together, an account missing some of them is
+            # diluted (€157 over Meta's 2 days read as €52 a day over 3).
+            names = ", ".join(account.name or account.account_id for account, _, _ in uneven)
+            raise NotUnderstood(
+                f"The accounts' data covers different days in {when(period)} ({names} fewer than the others), "
+                "so one average would mix them: ask for each account or platform.",
+                "unsupported_shape",
+            )
         first, last = self.accounts_span()
         assert first is not None and last is not None
         start, end = max(period.start, first), min(period.end, last)

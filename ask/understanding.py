@@ -967,7 +967,8 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         return
     # top / bottom N
     match = reader.find(
-        rf"\b(?:(?P<dir>top|bottom|best|worst|highest|lowest|largest|smallest|biggest|most|least|fewest|leading)(?:[- ]performing)?)\s*(?P<n>{NUMBER_RE})?\s*(?:{grouping_alternatives})\b"
+        # "highest priority tickets" is a priority level (Jira's Highest), never a ranking of priorities
+        rf"\b(?:(?P<dir>top|bottom|best|worst|highest|lowest|largest|smallest|biggest|most|least|fewest|leading)(?:[- ]performing)?)(?!\s+priorit(?:y|ies)\b)\s*(?P<n>{NUMBER_RE})?\s*(?:{grouping_alternatives})\b"
     ) or reader.find(
         rf"\b(?:(?:which|what)(?:'s|\s+is|\s+was|\s+were)?\s+)?(?:the\s+)?(?:{grouping_alternatives})\s+(?:that\s+|which\s+)?(?:had|has|got|gets|generated|drove|spent|brought|with|having|is|was)?\s*(?:the\s+)?(?P<dir>most|least|highest|lowest|fewest|best|worst|biggest|largest|smallest|top)\b"
     )

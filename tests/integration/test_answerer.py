@@ -1077,3 +1077,34 @@ def test_online_ads_a_bottom_ranking_names_what_had_no_data_in_the_period(cur, o
     assert "(not ranked, no data in this period: camp 2)" in result.text
     top = ask(cur, online, "top 3 campaigns by spend in May", date(2020, 7, 1))
     assert "not ranked" not in top.text
+
+
+def test_accounts_whose_data_covers_different_days_are_never_averaged_or_compared_as_one(db, cursor):
+    # The shipped Google Ads export runs Sep 1-3, the Meta one Sep 1-2 (its extract a day behind):
+    # "average daily spend" once divided Meta's EUR by 3 days, and "clicks on Sep 3 vs Sep 2"
+    # compared Google alone with both platforms.
+    from assets.imports.mapping import load_mapping
+    from assets.imports.write import import_file
+    from resources.database import connect
+    from resources.settings import MAPPINGS_DIR
+    from tests.helpers import FIXTURES, build_marts
+
+    for file, mapping in (
+        ("google_ads_ui_report.csv", "google_ads_ui"),
+        ("meta_ads_manager_export.csv", "meta_ads_manager"),
+    ):
+        import_file(lambda: connect(db), FIXTURES / file, load_mapping(MAPPINGS_DIR / f"{mapping}.yml"))
+    build_marts()
+    cursor.execute("SELECT platform, account_id FROM app.ad_accounts ORDER BY 1, 2")
+    scope = Scope(1, "test", tuple(cursor.fetchall()), ())
+    as_of = date(2026, 9, 4)
+    for question in ("average daily spend", "clicks on Sep 3 vs Sep 2", "clicks yesterday vs the day before"):
+        result = answer(cursor, scope, question, as_of)
+        assert result.route == "unsupported_shape" and result.facts == [], (question, result.text)
+    yesterday = answer(cursor, scope, "spend yesterday", as_of)
+    assert "has no data in this period: its data ends on Sep 2, 2026" in yesterday.text
+    on_meta = answer(cursor, scope, "average daily spend on Meta", as_of)
+    cursor.execute("SELECT sum(cost) / 2 FROM analytics.account_daily WHERE platform = 'meta'")
+    assert Decimal(str(on_meta.facts[0]["value"])) == cursor.fetchone()[0]
+    both_days = answer(cursor, scope, "spend on Sep 2", as_of)
+    assert "has data only" not in both_days.text and "no data in this period" not in both_days.text

@@ -809,3 +809,12 @@ def test_the_share_that_fell_in_a_period_is_declined():
         read("what share of Summer Sale spend happened in September")
     assert "fell in a period" in str(declined.value)
     assert read("what share of spend went to campaign Summer Sale last month").shape == "share"
+
+
+@pytest.mark.parametrize("question", ["How many Highest priority tickets?", "lowest priority tickets last week"])
+def test_highest_or_lowest_priority_is_a_level_not_a_ranking(question):
+    # Jira's own "Highest" once answered "the priority with the most tickets: low".
+    with pytest.raises(NotUnderstood) as declined:
+        read(question)
+    assert "highest" in str(declined.value).lower() or "lowest" in str(declined.value).lower()
+    assert read("which priority has the most tickets").shape == "top"
