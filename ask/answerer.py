@@ -1531,12 +1531,25 @@ class TicketAnswerer:
                 "sql": self.readable(sql, args),
             }
         if measure == "sla":
+            # A ticket still waiting past its target has missed it already: it counts, as missed
+            # (once only answered tickets counted, and an unanswered one overdue for 40 h read as 100%).
+            # "Now" is the end of the as-of day (UTC, as the marts date tickets), or now if earlier.
+            cutoff = "least(now(), (%s::date + 1)::timestamp AT TIME ZONE 'UTC')"
+            overdue_first = (
+                "t.first_response_at IS NULL AND t.resolved_at IS NULL "
+                f"AND t.created_at + t.first_response_target_hours * interval '1 hour' < {cutoff} "
+                # only where the source records first responses at all (a Jira export has none)
+                f"AND EXISTS (SELECT FROM {TICKETS} r WHERE r.source = t.source AND r.first_response_at IS NOT NULL)"
+            )
+            overdue_resolution = f"t.resolved_at IS NULL AND t.resolution_due_at < {cutoff}"
             sql = (
-                f"SELECT {group_select}count(*) FILTER (WHERE t.met_first_response_target), count(t.met_first_response_target), "
-                f"count(*) FILTER (WHERE t.met_resolution_target), count(t.met_resolution_target) "
+                f"SELECT {group_select}count(*) FILTER (WHERE t.met_first_response_target), "
+                f"count(*) FILTER (WHERE t.met_first_response_target IS NOT NULL OR ({overdue_first})), "
+                f"count(*) FILTER (WHERE t.met_resolution_target), "
+                f"count(*) FILTER (WHERE t.met_resolution_target IS NOT NULL OR ({overdue_resolution})) "
                 f"{base} AND t.created_day BETWEEN %s AND %s{group_by}"
             )
-            args = params + [period.start, period.end]
+            args = [self.today, self.today] + params + [period.start, period.end]
             self.cur.execute(sql, args)
             rows = self.cur.fetchall()
 
@@ -1561,7 +1574,8 @@ class TicketAnswerer:
                     "no_data",
                 )
             return (
-                f"SLA attainment for tickets created in the period: first response within target {share(a, b)}, resolution within target {share(c, d)}",
+                f"SLA attainment for tickets created in the period: first response within target {share(a, b)}, "
+                f"resolution within target {share(c, d)} (a ticket still open past its target counts as missed)",
                 {
                     "measure": "sla",
                     "first_response_met": a,

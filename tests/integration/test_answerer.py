@@ -1108,3 +1108,47 @@ def test_accounts_whose_data_covers_different_days_are_never_averaged_or_compare
     assert Decimal(str(on_meta.facts[0]["value"])) == cursor.fetchone()[0]
     both_days = answer(cursor, scope, "spend on Sep 2", as_of)
     assert "has data only" not in both_days.text and "no data in this period" not in both_days.text
+
+
+def test_sla_attainment_counts_a_ticket_still_open_past_its_target_as_missed(db, cursor):
+    # The helpdesk dump's ticket 9002 (low) has had no reply since Sep 2; Jira's SUP-102 (Major ->
+    # high) is still in progress. Asked on Sep 4 both are past their targets: once they were left
+    # out and attainment read 100%. Jira records no first responses: none of its tickets is overdue
+    # for one.
+    from assets.imports.mapping import load_mapping
+    from assets.imports.write import import_file
+    from resources.database import connect
+    from resources.settings import MAPPINGS_DIR
+    from tests.helpers import FIXTURES, build_marts
+
+    for file, mapping in (
+        (FIXTURES / "jira_export.csv", MAPPINGS_DIR / "jira.yml"),
+        (FIXTURES / "helpdesk_tickets.jsonl", FIXTURES / "helpdesk_tickets.yml"),
+    ):
+        import_file(lambda: connect(db), file, load_mapping(mapping))
+    build_marts()
+    cursor.execute(
+        "SELECT source, first_response_at IS NOT NULL, met_first_response_target, met_resolution_target, resolved_at, "
+        "created_at + first_response_target_hours * interval '1 hour', resolution_due_at "
+        "FROM analytics.int_tickets__ticket_times"
+    )
+    tickets = cursor.fetchall()
+    cutoff = datetime(2026, 9, 5, tzinfo=UTC)  # the end of the as-of day
+    answers_first = {source for source, answered, *_ in tickets if answered}
+    first_known = [
+        bool(met)
+        for source, answered, met, _, resolved, first_due, _ in tickets
+        if met is not None or (source in answers_first and not answered and resolved is None and first_due < cutoff)
+    ]
+    resolution_known = [
+        bool(met)
+        for _, _, _, met, resolved, _, due in tickets
+        if met is not None or (resolved is None and due < cutoff)
+    ]
+    measured = [row for row in tickets if row[2] is not None], [row for row in tickets if row[3] is not None]
+    assert len(first_known) > len(measured[0]) and len(resolution_known) > len(measured[1])  # the overdue are in
+    result = answer(cursor, Scope(1, "test", (), ("helpdesk", "jira")), "SLA attainment", date(2026, 9, 4))
+    fact = result.facts[0]
+    assert (fact["first_response_met"], fact["first_response_known"]) == (sum(first_known), len(first_known))
+    assert (fact["resolution_met"], fact["resolution_known"]) == (sum(resolution_known), len(resolution_known))
+    assert "still open past its target counts as missed" in result.text
