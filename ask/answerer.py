@@ -1755,16 +1755,21 @@ class TicketAnswerer:
             self.current_period = period
             text, fact = self.measure(period, self.group_sql())
         if self.intent.shape == "top" and "values" in fact and all(isinstance(v, int) for v in fact["values"].values()):
-            ranked = sorted(
+            ordered = sorted(
                 fact["values"].items(),
                 key=lambda kv: (-kv[1], kv[0]) if self.intent.order == "desc" else (kv[1], kv[0]),
-            )[: self.intent.top_n or 1]
+            )
+            ranked = ordered[: self.intent.top_n or 1]
+            # "which priority has the most tickets": low 2 and urgent 2 once read as low alone
+            ties = [g for g, v in ordered[len(ranked) :] if ranked and v == ranked[-1][1]]
             measure_label = "tickets" if period is None else TICKET_LABELS[self.intent.ticket_measure or "created"]
             if (self.intent.top_n or 1) == 1:
                 head = f"The {self.intent.group_by} with the {'most' if self.intent.order == 'desc' else 'fewest'} {measure_label}:\n"
             else:
                 head = f"{'Top' if self.intent.order == 'desc' else 'Bottom'} {self.intent.top_n} by {measure_label} ({self.intent.group_by}):\n"
             text = head + "\n".join(f"{i}. {g}: {v:,}" for i, (g, v) in enumerate(ranked, 1))
+            if ties:
+                text += f"\n(tied with {', '.join(str(g) for g in ties)})"
         elif (
             self.intent.shape == "share"
             and "values" in fact

@@ -1110,11 +1110,9 @@ def test_accounts_whose_data_covers_different_days_are_never_averaged_or_compare
     assert "has data only" not in both_days.text and "no data in this period" not in both_days.text
 
 
-def test_sla_attainment_counts_a_ticket_still_open_past_its_target_as_missed(db, cursor):
-    # The helpdesk dump's ticket 9002 (low) has had no reply since Sep 2; Jira's SUP-102 (Major ->
-    # high) is still in progress. Asked on Sep 4 both are past their targets: once they were left
-    # out and attainment read 100%. Jira records no first responses: none of its tickets is overdue
-    # for one.
+@pytest.fixture
+def jira_and_helpdesk(db, cursor):
+    """A fresh database with the shipped Jira export and helpdesk dump imported and built."""
     from assets.imports.mapping import load_mapping
     from assets.imports.write import import_file
     from resources.database import connect
@@ -1127,6 +1125,27 @@ def test_sla_attainment_counts_a_ticket_still_open_past_its_target_as_missed(db,
     ):
         import_file(lambda: connect(db), file, load_mapping(mapping))
     build_marts()
+    return cursor
+
+
+def test_a_ticket_ranking_says_what_ties_with_its_last_place(jira_and_helpdesk):
+    cursor = jira_and_helpdesk
+    cursor.execute("SELECT priority, count(*) FROM analytics.int_tickets__ticket_times GROUP BY 1 ORDER BY 2 DESC, 1")
+    counts = cursor.fetchall()
+    tied = [priority for priority, n in counts[1:] if n == counts[0][1]]
+    assert tied, counts  # the shipped files do tie: low and urgent have 2 each
+    result = answer(
+        cursor, Scope(1, "test", (), ("helpdesk", "jira")), "which priority has the most tickets", date(2026, 9, 4)
+    )
+    assert f"1. {counts[0][0]}: {counts[0][1]}" in result.text and f"(tied with {', '.join(tied)})" in result.text
+
+
+def test_sla_attainment_counts_a_ticket_still_open_past_its_target_as_missed(jira_and_helpdesk):
+    # The helpdesk dump's ticket 9002 (low) has had no reply since Sep 2; Jira's SUP-102 (Major ->
+    # high) is still in progress. Asked on Sep 4 both are past their targets: once they were left
+    # out and attainment read 100%. Jira records no first responses: none of its tickets is overdue
+    # for one.
+    cursor = jira_and_helpdesk
     cursor.execute(
         "SELECT source, first_response_at IS NOT NULL, met_first_response_target, met_resolution_target, resolved_at, "
         "created_at + first_response_target_hours * interval '1 hour', resolution_due_at "
