@@ -666,14 +666,18 @@ class AdAnswerer:
         days. An account whose data ended more than a week before the period is not running, not late."""
         if len(self.accounts) < 2:
             return []
+        # Four index probes per account on the fact (min/max over the account_daily view would
+        # aggregate every account's whole history: 180 ms instead of 5 at 20 accounts x 2 years).
+        one = f"FROM {FACT} f WHERE f.platform = a.platform AND f.account_id = a.account_id"
+        within = "AND f.date_day BETWEEN %s AND %s"
         self.cur.execute(
-            f"SELECT platform, account_id, min(date_day), max(date_day), "
-            f"min(date_day) FILTER (WHERE date_day BETWEEN %s AND %s), "
-            f"max(date_day) FILTER (WHERE date_day BETWEEN %s AND %s) "
-            f"FROM {MARTS['account']} WHERE {IN_ACCOUNTS} GROUP BY platform, account_id",
-            [period.start, period.end, period.start, period.end] + in_accounts_params(self.accounts),
+            f"SELECT a.platform, a.account_id, (SELECT min(date_day) {one}), (SELECT max(date_day) {one}), "
+            f"(SELECT min(date_day) {one} {within}), (SELECT max(date_day) {one} {within}) "
+            "FROM unnest(%s::text[], %s::text[]) AS a (platform, account_id)",
+            [period.start, period.end, period.start, period.end]
+            + [[a.platform for a in self.accounts], [a.account_id for a in self.accounts]],
         )
-        spans = {(p, a): rest for p, a, *rest in self.cur.fetchall()}
+        spans = {(p, a): rest for p, a, *rest in self.cur.fetchall() if rest[0] is not None}
         inside = [(f, e) for _, _, f, e in spans.values() if f is not None]
         if not inside:
             return []
