@@ -912,7 +912,7 @@ class AdAnswerer:
         facts, parts = [], []
         time_group = self.intent.group_by in ("day", "week", "month")
         bottom = self.intent.shape == "top" and self.intent.order == "asc" and not time_group
-        absent_groups = self.groups_without_rows(rows) if bottom else {}
+        absent_groups = self.groups_without_rows(rows, period) if bottom else {}
         for currency in sorted({r["currency"] for r in rows}):
             in_currency = [r for r in rows if r["currency"] == currency]
             valued: list[tuple[dict, Decimal | None]] = [(r, metric_value(metric, r["sums"])) for r in in_currency]
@@ -1005,16 +1005,16 @@ class AdAnswerer:
             head = head.replace(":\n", " (campaign totals can include spend not attributed to ad groups):\n")
         return head + "\n".join(parts) + self.caveats(rows, period), "metric_sql", facts
 
-    def groups_without_rows(self, rows: list[dict]) -> dict[str, list[str]]:
+    def groups_without_rows(self, rows: list[dict], period: Period) -> dict[str, list[str]]:
         """{currency: groups} the question's scope has data for, but not in the period asked: a
         ranking of the rest must name them (the lowest spender "in May" is not the one that spent
         nothing in May)."""
-        first, last = self.data_span()
-        if first is None or last is None:
-            return {}
+        # Within a year either side of the period: what stopped long ago is not "in this ranking",
+        # and the lookup stays the same size whatever the history.
+        first, last = period.start - timedelta(days=365), min(period.end + timedelta(days=365), self.today)
         present = {r["group"] for r in rows}
         absent: dict[str, list[str]] = defaultdict(list)
-        for row in self.sums(Period(first, last, "all the data"), self.group_sql()):
+        for row in self.sums(Period(first, last, "a year either side"), self.group_sql()):
             if row["group"] not in present:
                 absent[row["currency"]].append(row["group"])
         return {currency: sorted(groups) for currency, groups in absent.items()}
