@@ -973,6 +973,15 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         rf"\b(?:(?:which|what)(?:'s|\s+is|\s+was|\s+were)?\s+)?(?:the\s+)?(?:{grouping_alternatives})\s+(?:that\s+|which\s+)?(?:had|has|got|gets|generated|drove|spent|brought|with|having|is|was)?\s*(?:the\s+)?(?P<dir>most|least|highest|lowest|fewest|best|worst|biggest|largest|smallest|top)\b"
     )
     if match:
+        group = next(k for k in GROUPINGS if match.groupdict().get(k))
+        if (
+            group == "priority"
+            and match.group("dir") in ("highest", "lowest")
+            and match.start("dir") > match.start(group)
+            and re.fullmatch(r"\s*(?:is\s+|=\s*|of\s+)?", reader.text[match.end(group) : match.start("dir")])
+        ):
+            match = None  # "tickets with priority Highest": Jira's level, not a ranking of priorities
+    if match:
         groups = match.groupdict()
         group = next(k for k in GROUPINGS if groups.get(k))
         word = groups["dir"]

@@ -811,7 +811,14 @@ def test_the_share_that_fell_in_a_period_is_declined():
     assert read("what share of spend went to campaign Summer Sale last month").shape == "share"
 
 
-@pytest.mark.parametrize("question", ["How many Highest priority tickets?", "lowest priority tickets last week"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many Highest priority tickets?",
+        "lowest priority tickets last week",
+        "How many tickets with priority Highest?",
+    ],
+)
 def test_highest_or_lowest_priority_is_a_level_not_a_ranking(question):
     # Jira's own "Highest" once answered "the priority with the most tickets: low".
     with pytest.raises(NotUnderstood) as declined:
