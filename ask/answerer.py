@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from ask.periods import Period, format_range
-from ask.quarantine import held_tickets_note
+from ask.quarantine import held_ad_rows_note, held_tickets_note
 from ask.scope import Scope
 from ask.understanding import (
     ADDITIVE,
@@ -399,6 +399,15 @@ def answer(cur, scope: Scope, question: str, as_of: date | None = None, previous
         text += " (Read as " + "; ".join(notes) + ".)"
     if intent.domain in ("tickets", "both"):
         text += held_tickets_note(cur, scope.ticket_sources)
+    if intent.domain in ("ads", "both"):
+        asked = {(e.platform, e.account_id) for e in intent.entities}
+        read = [
+            (a.platform, a.account_id)
+            for a in accounts
+            if (not asked or (a.platform, a.account_id) in asked)
+            and (not intent.platforms or a.platform in intent.platforms)
+        ]
+        text += held_ad_rows_note(cur, read)
     return Answer(text, route=route, facts=facts, freshness=freshness, intent=intent.to_json())
 
 

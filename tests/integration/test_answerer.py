@@ -1108,6 +1108,13 @@ def test_accounts_whose_data_covers_different_days_are_never_averaged_or_compare
     assert Decimal(str(on_meta.facts[0]["value"])) == cursor.fetchone()[0]
     both_days = answer(cursor, scope, "spend on Sep 2", as_of)
     assert "has data only" not in both_days.text and "no data in this period" not in both_days.text
+    # The Google Ads file's rows in quarantine are named where its account is read, not elsewhere.
+    cursor.execute("SELECT count(*) FROM raw.quarantine WHERE entity = 'ads'")
+    held = cursor.fetchone()[0]
+    assert held > 0
+    google = answer(cursor, scope, "spend on Google Ads", as_of)
+    assert f"Not counted: {held:,} rows of google_ads_ui_report.csv, imported into these accounts" in google.text
+    assert "Not counted" not in on_meta.text
 
 
 @pytest.fixture
