@@ -366,15 +366,7 @@ def answer(cur, scope: Scope, question: str, as_of: date | None = None, previous
     if as_of is None:
         # "Today" is the asked accounts' own: the one account a question names keeps its zone even
         # in a workspace of several zones; ticket days are UTC dates (the marts' ticket_time_zone).
-        asked = {(e.platform, e.account_id) for e in intent.entities}
-        zones = sorted(
-            {
-                a.time_zone
-                for a in accounts
-                if (not asked or (a.platform, a.account_id) in asked)
-                and (not intent.platforms or a.platform in intent.platforms)
-            }
-        )
+        zones = sorted({a.time_zone for a in _asked_accounts(accounts, intent)})
         own = "UTC" if intent.domain == "tickets" or len(zones) != 1 else zones[0]
         if own != zone:
             today, zone = _today([], None) if own == "UTC" else (datetime.now(ZoneInfo(own)).date(), own)
@@ -400,15 +392,19 @@ def answer(cur, scope: Scope, question: str, as_of: date | None = None, previous
     if intent.domain in ("tickets", "both"):
         text += held_tickets_note(cur, scope.ticket_sources)
     if intent.domain in ("ads", "both"):
-        asked = {(e.platform, e.account_id) for e in intent.entities}
-        read = [
-            (a.platform, a.account_id)
-            for a in accounts
-            if (not asked or (a.platform, a.account_id) in asked)
-            and (not intent.platforms or a.platform in intent.platforms)
-        ]
-        text += held_ad_rows_note(cur, read)
+        text += held_ad_rows_note(cur, [(a.platform, a.account_id) for a in _asked_accounts(accounts, intent)])
     return Answer(text, route=route, facts=facts, freshness=freshness, intent=intent.to_json())
+
+
+def _asked_accounts(accounts: list[Account], intent: Intent) -> list[Account]:
+    """The accounts a question reads: those its names belong to, else all, narrowed to its platforms."""
+    asked = {(e.platform, e.account_id) for e in intent.entities}
+    return [
+        a
+        for a in accounts
+        if (not asked or (a.platform, a.account_id) in asked)
+        and (not intent.platforms or a.platform in intent.platforms)
+    ]
 
 
 def _available(catalog: Catalog, accounts: list[Account], scope: Scope) -> str:
@@ -519,6 +515,9 @@ class AdAnswerer:
         self.by_key = {(a.platform, a.account_id): a for a in self.accounts}
         # A base query (its text and parameters) -> (days with data, first, last), from sums()' total row
         self.coverage: dict[str, tuple[int, date | None, date | None]] = {}
+        self.uneven: dict[
+            tuple, list[tuple[Account, date | None, date]]
+        ] = {}  # uneven_coverage()'s, by period and accounts
         self.current_period: Period | None = None
 
     def _accounts_in_play(self, accounts: list[Account]) -> list[Account]:
@@ -675,6 +674,13 @@ class AdAnswerer:
         days. An account whose data ended more than a week before the period is not running, not late."""
         if len(self.accounts) < 2:
             return []
+        # share() reads a whole over other accounts than its part: the accounts are in the key
+        key = (period.start, period.end, tuple((a.platform, a.account_id) for a in self.accounts))
+        if key not in self.uneven:
+            self.uneven[key] = self._uneven_coverage(period)
+        return self.uneven[key]
+
+    def _uneven_coverage(self, period: Period) -> list[tuple[Account, date | None, date]]:
         # Four index probes per account on the fact (min/max over the account_daily view would
         # aggregate every account's whole history: 180 ms instead of 5 at 20 accounts x 2 years).
         one = f"FROM {FACT} f WHERE f.platform = a.platform AND f.account_id = a.account_id"
@@ -702,6 +708,16 @@ class AdAnswerer:
             if lagging or late:
                 uneven.append((account, first, last_ever))
         return uneven
+
+    def check_even_coverage(self, period: Period, consequence: str) -> None:
+        """Declines when the accounts' data covers different days of `period`: `consequence` says why."""
+        if uneven := self.uneven_coverage(period):
+            names = ", ".join(account.name or account.account_id for account, _, _ in uneven)
+            raise NotUnderstood(
+                f"Not every account has data for all of {when(period)} ({names} does not), so {consequence}: "
+                "ask for each account or platform.",
+                "unsupported_shape",
+            )
 
     def coverage_note(self, period: Period) -> str:
         notes = []
@@ -835,15 +851,9 @@ class AdAnswerer:
         # The question names them in either order; report the later one against the earlier one.
         earlier, later = sorted([first_period, second_period], key=lambda p: p.start)
         for period in (earlier, later):
-            if uneven := self.uneven_coverage(period):
-                # A change between periods that different accounts fill (one platform a day behind)
-                # is a change in coverage, not in the numbers.
-                names = ", ".join(account.name or account.account_id for account, _, _ in uneven)
-                raise NotUnderstood(
-                    f"Not every account has data for all of {when(period)} ({names} does not), so a change "
-                    "would compare different accounts: ask for each account or platform.",
-                    "unsupported_shape",
-                )
+            # A change between periods that different accounts fill (one platform a day behind) is a
+            # change in coverage, not in the numbers.
+            self.check_even_coverage(period, "a change would compare different accounts")
         rows_a, rows_b = self.sums(earlier), self.sums(later)
         if not rows_a and not rows_b:
             raise self.no_data(" and ".join(m.label for m in self.metrics), earlier)
@@ -1036,19 +1046,13 @@ class AdAnswerer:
                 "unsupported_shape",
             )
         period = self.periods()[0]
+        # Averaged over the days of the accounts together, an account missing some of them is
+        # diluted (€157 over Meta's 2 days read as €52 a day over 3).
+        self.check_even_coverage(period, "one average would mix them")
         rows = self.sums(period)
         if not rows:
             raise self.no_data(metric.label, period)
         unit = self.intent.average_unit or "day"
-        if uneven := self.uneven_coverage(period):
-            # Averaged over the days of the accounts together, an account missing some of them is
-            # diluted (€157 over Meta's 2 days read as €52 a day over 3).
-            names = ", ".join(account.name or account.account_id for account, _, _ in uneven)
-            raise NotUnderstood(
-                f"The accounts' data covers different days in {when(period)} ({names} fewer than the others), "
-                "so one average would mix them: ask for each account or platform.",
-                "unsupported_shape",
-            )
         first, last = self.accounts_span()
         assert first is not None and last is not None
         start, end = max(period.start, first), min(period.end, last)
