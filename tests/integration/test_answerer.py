@@ -19,6 +19,10 @@ import pytest
 from ask.answerer import AdAnswerer, answer, load_accounts
 from ask.scope import Scope
 from ask.understanding import Intent, Named, NotUnderstood
+from assets.imports.mapping import load_mapping
+from assets.imports.write import import_file
+from resources.database import connect
+from resources.settings import MAPPINGS_DIR
 from resources.settings import REPO_ROOT as REPO
 from tests.helpers import (
     BURRY,
@@ -1083,12 +1087,6 @@ def test_accounts_whose_data_covers_different_days_are_never_averaged_or_compare
     # The shipped Google Ads export runs Sep 1-3, the Meta one Sep 1-2 (its extract a day behind):
     # "average daily spend" once divided Meta's EUR by 3 days, and "clicks on Sep 3 vs Sep 2"
     # compared Google alone with both platforms.
-    from assets.imports.mapping import load_mapping
-    from assets.imports.write import import_file
-    from resources.database import connect
-    from resources.settings import MAPPINGS_DIR
-    from tests.helpers import FIXTURES, build_marts
-
     for file, mapping in (
         ("google_ads_ui_report.csv", "google_ads_ui"),
         ("meta_ads_manager_export.csv", "meta_ads_manager"),
@@ -1120,12 +1118,6 @@ def test_accounts_whose_data_covers_different_days_are_never_averaged_or_compare
 @pytest.fixture
 def jira_and_helpdesk(db, cursor):
     """A fresh database with the shipped Jira export and helpdesk dump imported and built."""
-    from assets.imports.mapping import load_mapping
-    from assets.imports.write import import_file
-    from resources.database import connect
-    from resources.settings import MAPPINGS_DIR
-    from tests.helpers import FIXTURES, build_marts
-
     for file, mapping in (
         (FIXTURES / "jira_export.csv", MAPPINGS_DIR / "jira.yml"),
         (FIXTURES / "helpdesk_tickets.jsonl", FIXTURES / "helpdesk_tickets.yml"),
