@@ -1910,20 +1910,24 @@ class TicketAnswerer:
             if self.intent.ticket_measure in (None, "created", "backlog"):
                 self.check_placeable(period)
         _, part = self.count_all(None) if period is None else self.measure(period, None)
-        filters, self.intent.ticket_filters = self.intent.ticket_filters, []
+        # The whole: every ticket, or the filtered group the share is taken within.
+        filters, self.intent.ticket_filters = self.intent.ticket_filters, list(self.intent.share_within)
+        within = self.filters_text()
         _, whole = self.count_all(None) if period is None else self.measure(period, None)
         self.intent.ticket_filters = filters
         span = when(period) if period else "all the data"
+        label = "tickets" if period is None else TICKET_LABELS[self.intent.ticket_measure or "created"]
         if not whole["value"]:
-            raise NotUnderstood(
-                f"There were no {TICKET_LABELS[self.intent.ticket_measure or 'created']} in {span}.", "no_data"
-            )
+            raise NotUnderstood(f"There were no {label}{within} in {span}.", "no_data")
         share = Decimal(part["value"]) / Decimal(whole["value"])
         part["share"] = plain(share)
         part["total"] = whole["value"]
-        label = "tickets" if period is None else TICKET_LABELS[self.intent.ticket_measure or "created"]
+        picked = self.filters_text()
+        if self.intent.share_within:
+            within_set = {tuple(f) for f in self.intent.share_within}
+            picked = " (" + ", ".join(f"{f} {v}" for f, c, v in filters if (f, c, v) not in within_set) + ")"
         return (
-            f"{(share * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)}% of {label} in {span} matched{self.filters_text()}: "
+            f"{(share * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)}% of {label}{within} in {span} matched{picked}: "
             f"{part['value']:,} of {whole['value']:,}.",
             "ticket_sql",
             [part, whole],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -393,6 +394,8 @@ class Intent:
     entities: list[Named] = field(default_factory=list)
     platforms: list[str] = field(default_factory=list)
     ticket_filters: list[tuple[str, str, str]] = field(default_factory=list)  # (field, column, value)
+    # A share's whole, when it is a filtered group: "share of Email tickets that are urgent" -> Email
+    share_within: list[tuple[str, str, str]] = field(default_factory=list)
     periods: list[Period] = field(default_factory=list)
     all_time: bool = False
     shape: str = (
@@ -416,6 +419,7 @@ class Intent:
             "entities": [e.to_json() for e in self.entities],
             "platforms": self.platforms,
             "ticket_filters": [list(f) for f in self.ticket_filters],
+            "share_within": [list(f) for f in self.share_within],
             "periods": [p.to_json() for p in self.periods],
             "all_time": self.all_time,
             "shape": self.shape,
@@ -536,7 +540,7 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
     if left:
         raise NotUnderstood(_not_understood_message(left, reader, catalog))
     _check_consistency(intent)
-    _check_share_of_filtered_tickets(lower, catalog, intent)
+    _read_share_within(lower, catalog, intent)
     if not intent.metrics and not intent.ticket_measure:
         raise NotUnderstood("", "unsupported_metric")
     if intent.ticket_filters and intent.domain == "ads":
@@ -1239,29 +1243,40 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
             )
 
 
-def _check_share_of_filtered_tickets(lower: str, catalog: Catalog, intent: Intent) -> None:
-    """'What share of Email tickets are Closed' is a share within the Email tickets; the answer
-    divides by every ticket of the period (the share of all tickets that are Email and Closed).
-    Asked back until a share within a filtered group is built."""
+def _read_share_within(lower: str, catalog: Catalog, intent: Intent) -> None:
+    """'What share of Email tickets are urgent' is a share within the Email tickets: the urgent
+    Email tickets over the Email tickets, not over every ticket. The filters named in "share of
+    <group> tickets" make the whole; the others pick the part. When every filter is in the group
+    ("what share of high priority tickets were resolved": a resolution rate, another measure on
+    each side), nothing is left to pick the part: asked back."""
     if intent.domain != "tickets" or intent.shape != "share" or intent.group_by or not intent.ticket_filters:
         return  # by a grouping, the shares are within the filtered tickets: right as asked
     match = re.search(
-        r"\b(?:share|percent(?:age)?|proportion|fraction|portion|part|%)\s+of\s+(?P<group>.+?)\s+tickets?\b",
+        r"(?:\b(?:share|percent(?:age)?|proportion|fraction|portion|part)|%)\s+of\s+(?P<group>.+?)\s+tickets?\b",
         lower,
     )
     if not match:
         return
     group = match.group("group")
-    # A source ("helpdesk tickets") is the scope the share is taken in, on both sides: not a group.
-    values = {
-        value for field_name, mapping in catalog.ticket_values.items() if field_name != "source" for value in mapping
-    }
-    if any(re.search(rf"(?<![\w]){re.escape(value)}(?![\w])", group) for value in values):
+    spellings: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for field_name, mapping in catalog.ticket_values.items():
+        for text_value, (column, stored) in mapping.items():
+            spellings[(field_name, column, stored)].append(text_value)
+    within = [
+        f
+        for f in intent.ticket_filters
+        if any(re.search(rf"(?<![\w]){re.escape(text)}(?![\w])", group) for text in spellings[tuple(f)])
+    ]
+    if not within:
+        return
+    if len(within) == len(intent.ticket_filters):
         raise NotUnderstood(
-            'I can give the share of all tickets that match ("what share of tickets are Closed", "what share of '
-            'tickets resolved last month were critical"), not a share within a filtered group of tickets yet.',
+            'A share within a group of tickets needs what to count in it: "what share of email tickets are '
+            'urgent". For how many of them were resolved, ask for both counts ("email tickets created last '
+            'month", "email tickets resolved last month").',
             "unsupported_shape",
         )
+    intent.share_within = within
 
 
 def _up_to_today(period: Period, today: date) -> Period:

@@ -1064,6 +1064,16 @@ def test_kaggle_ticket_answers_say_how_many_rows_their_import_held_back(cur, tic
     assert "Not counted" not in demo.text  # a source with nothing held back says nothing
 
 
+def test_kaggle_a_share_of_a_filtered_group_is_within_it(cur, tickets):
+    # Once 480 of every ticket (6.8%) where the share of email tickets that are critical is 480 of 1,797.
+    scope = Scope(1, "test", (), ("kaggle_support_tickets",))
+    result = ask(cur, scope, "what share of email tickets are critical", date(2024, 1, 1))
+    email = tickets[tickets["Ticket Channel"] == "Email"]
+    critical = int((email["Ticket Priority"] == "Critical").sum())
+    assert (result.facts[0]["value"], result.facts[1]["value"]) == (critical, len(email))
+    assert f"{Decimal(critical) / len(email) * 100:.1f}%" in result.text and "(channel email)" in result.text
+
+
 @pytest.mark.parametrize("question", ["how many tickets came via social media", "how many Social media tickets"])
 def test_kaggle_the_sources_long_channel_name_is_the_channel(cur, tickets, question):
     scope = Scope(1, "test", (), ("kaggle_support_tickets",))

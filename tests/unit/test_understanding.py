@@ -788,13 +788,27 @@ def test_a_count_of_days_follow_up_by_a_grouping_is_declined():
 
 
 @pytest.mark.parametrize(
-    "question", ["what share of email tickets are urgent", "what percentage of Refund request tickets came from chat"]
+    ("question", "within", "part"),
+    [
+        ("what share of email tickets are urgent", "channel", "priority"),
+        ("what percentage of Refund request tickets came from chat", "category", "channel"),
+        ("what % of urgent tickets came via email last month", "priority", "channel"),
+    ],
 )
-def test_a_share_within_filtered_tickets_is_asked_back(question):
-    with pytest.raises(NotUnderstood) as declined:
-        read(question)
-    assert "within a filtered group" in str(declined.value)
-    assert read("what share of tickets are urgent").shape == "share"
+def test_a_share_of_a_filtered_group_is_taken_within_it(question, within, part):
+    # Once "of every ticket": the share of all tickets that were email AND urgent.
+    intent = read(question)
+    assert intent.shape == "share"
+    assert [f[0] for f in intent.share_within] == [within]
+    assert sorted(f[0] for f in intent.ticket_filters) == sorted([within, part])
+    plain = read("what share of tickets are urgent")
+    assert (plain.shape, plain.share_within) == ("share", [])
+
+
+def test_a_share_whose_group_is_every_filter_is_asked_back():
+    # "...of high priority tickets were resolved" is a resolution rate: nothing left to pick the part.
+    with pytest.raises(NotUnderstood, match="needs what to count in it"):
+        read("what percent of high priority tickets were resolved")
 
 
 def test_a_period_running_past_today_stops_at_today():
