@@ -563,6 +563,40 @@ class AdAnswerer:
         )
         return self.cur.fetchone()
 
+    def part_of_accounts(self) -> bool:
+        """Whether the question reads campaigns, ad groups or ads, not whole accounts: a day the
+        accounts have data and the campaign has no row is a day it had none (zero, not unknown)."""
+        return any(e.kind != "account" for e in self.intent.entities)
+
+    def empty_time_buckets(self, rows: list[dict], period: Period) -> list[dict]:
+        """Zero rows for the days, weeks or months of `period` on which the named campaign (ad
+        group, ad) has no row while its accounts have data: it had none then. Without them "the
+        month with the lowest spend for camp 2" was its only month with any."""
+        keys = {(e.platform, e.account_id) for e in self.intent.entities if e.kind != "account"}
+        accounts = [a for a in self.accounts if (a.platform, a.account_id) in keys]
+        currency = "currency_code" if self.needs_currency() else "''"
+        self.cur.execute(
+            f"SELECT DISTINCT {currency}, {self.group_sql()} FROM {MARTS['account']} "
+            f"WHERE {IN_ACCOUNTS} AND date_day BETWEEN %s AND %s",
+            [*in_accounts_params(accounts), period.start, period.end],
+        )
+        present = {(r["currency"], r["group"]) for r in rows}
+        query = self.base_query(period)
+        return [
+            {
+                "currency": currency_code or "",
+                "group": group,
+                "sums": dict.fromkeys(ADDITIVE, Decimal(0)),
+                "days": 0,
+                "provisional": 0,
+                "first": None,
+                "last": None,
+                "query": query,
+            }
+            for currency_code, group in self.cur.fetchall()
+            if (currency_code or "", group) not in present
+        ]
+
     def accounts_span(self) -> tuple[date | None, date | None]:
         """The days the accounts have data: a named campaign with no row on one of them had none of
         it (a day without clicks counts; an average per day is over the data's days, not the campaign's)."""
@@ -578,6 +612,11 @@ class AdAnswerer:
         first, last = self.data_span()
         if first is None or last is None:
             raise NotUnderstood(f"I don't have any data for {self.subject()} yet.", "no_data")
+        if self.part_of_accounts():
+            # A campaign's "all the data" is its accounts' days (once only the campaign's own: "0 of
+            # the 30 days had no clicks" for one that stopped two months before the data ends).
+            accounts_first, accounts_last = self.accounts_span()
+            first, last = min(first, accounts_first or first), max(last, accounts_last or last)
         label = "all time" if self.intent.all_time else "all the data there is"
         return [all_data(first, last, self.today, label, f"data for {self.subject()}")]
 
@@ -731,7 +770,14 @@ class AdAnswerer:
 
     def caveats(self, rows: list[dict], period: Period) -> str:
         notes = [self.coverage_note(period)]
-        if len(rows) == 1 and rows[0]["group"] is None:  # one ungrouped row already counts its days
+        if self.part_of_accounts():  # a campaign's days without rows are days it had none
+            self.cur.execute(
+                f"SELECT count(DISTINCT date_day), min(date_day), max(date_day) FROM {MARTS['account']} "
+                f"WHERE {IN_ACCOUNTS} AND date_day BETWEEN %s AND %s",
+                [*in_accounts_params(self.accounts), period.start, period.end],
+            )
+            days, first, last = self.cur.fetchone()
+        elif len(rows) == 1 and rows[0]["group"] is None:  # one ungrouped row already counts its days
             days, first, last = rows[0]["days"], rows[0]["first"], rows[0]["last"]
         elif (query := self.base_query(period)).key() in self.coverage:  # counted by sums(), same statement
             days, first, last = self.coverage[query.key()]
@@ -930,6 +976,8 @@ class AdAnswerer:
             raise self.no_data(metric.label, period)
         facts, parts = [], []
         time_group = self.intent.group_by in ("day", "week", "month")
+        if time_group and self.part_of_accounts():
+            rows += self.empty_time_buckets(rows, period)
         bottom = self.intent.shape == "top" and self.intent.order == "asc" and not time_group
         absent_groups = self.groups_without_rows(rows, period) if bottom else {}
         for currency in sorted({r["currency"] for r in rows}):
@@ -977,7 +1025,9 @@ class AdAnswerer:
                     line += " (" + ", ".join(others) + ")"
                 lines.append(line)
             if ties:
-                lines.append(f"(tied with {', '.join(self.group_label(r['group']) for r, _ in ties)})")
+                tied = ", ".join(self.group_label(r["group"]) for r, _ in ties[:10])
+                more = f" and {len(ties) - 10} more" if len(ties) > 10 else ""
+                lines.append(f"(tied with {tied}{more})")
             unranked = [r for r, v in valued if v is None] if self.intent.shape == "top" else []
             absent = absent_groups.get(currency, []) if currency else [g for gs in absent_groups.values() for g in gs]
             if absent:

@@ -126,6 +126,21 @@ class Period:
             start, end, "the day before" if length == 1 else f"the previous {length} days", unit=self.unit or "day"
         )
 
+    def before(self, other: Period) -> Period:
+        """A period of this one's length that ends the day before `other` starts: "and the previous
+        30 days?" asked after another period is the 30 days before that one, not before today.
+        Whole months stay whole months (the previous 2 months of May-June are March-April).
+
+        Raises PeriodError where whole months would have to end inside a month."""
+        if self.unit in ("month", "quarter", "year") and self.start.day == 1 and _is_month_end(self.end):
+            if other.start.day != 1:
+                raise PeriodError(f'"{self.label}" before {other.label} would not be whole months: name the period.')
+            start = _add_months(other.start, -_months_between(self.start, self.end))
+            return _month_span_period(start, other.start - timedelta(days=1), self.unit)
+        start, end = other.start - timedelta(days=self.days), other.start - timedelta(days=1)
+        label = "the day before" if self.days == 1 else f"the previous {self.days} days"
+        return Period(start, end, label, unit=self.unit or "day")
+
     def to_json(self) -> dict:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label, "unit": self.unit}
 
@@ -308,7 +323,7 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
 
     # Rolling windows.
     for match in re.finditer(
-        rf"\b(?:in\s+|over\s+|during\s+|for\s+)?(?:the\s+)?(?:last|past|previous|trailing)\s+({NUMBER_RE})\s+(days?|weeks?|months?)\b",
+        rf"\b(?:in\s+|over\s+|during\s+|for\s+)?(?:the\s+)?(?:last|past|previous|prior|preceding|trailing)\s+({NUMBER_RE})\s+(days?|weeks?|months?)\b",
         text,
     ):
         n, unit = _number(match.group(1)), match.group(2).rstrip("s")

@@ -531,14 +531,36 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
         _join_shape(intent)
     elif intent.ticket_measure:
         intent.domain = "tickets"
+    if previous and _stands_alone(lower, intent):
+        previous = None  # "What was total spend in June 2020?" mid-conversation is a new question
     if previous:
-        _carry_over(intent, previous, today)
+        whole = not intent.entities and not intent.platforms and bool(re.search(WHOLE_SCOPE_RE, lower))
+        if whole:
+            reader.take_all(WHOLE_SCOPE_RE)
+        _carry_over(intent, previous, today, lower, whole_scope=whole)
+    if "compare-auto" in intent.notes and re.search(MOVEMENT_FROM_RE.replace(r"\s*$", r"\s+"), lower):
+        # "is spend up from May?": May is what it rose from, the other period is not named (once
+        # May against April, the month before the one named).
+        raise NotUnderstood(
+            f'Up or down from {intent.periods[0].label} to when? Name both periods, e.g. "spend in June vs May".',
+            "bad_period",
+        )
+    stray = [v for f, _, v in intent.ticket_filters if f == "source" and v not in catalog.ticket_sources]
+    if stray:
+        # A source carried from the conversation that this question's scope does not read: once
+        # "0 urgent helpdesk tickets" under a request narrowed to Jira.
+        raise NotUnderstood(
+            f"The conversation was about {stray[0]} tickets, which this question does not read (it reads "
+            f"{', '.join(catalog.ticket_sources) or 'no ticket source'}): ask again without the narrowing, or name a source.",
+            "unknown_entity",
+        )
     left = reader.leftover_words()
     if left and not intent.metrics and not intent.ticket_measure and not intent.entities:
         # Nothing asked that we know: the seed's fallback lists what there is (the caller adds it).
         raise NotUnderstood(f"I don't have information about {' '.join(left)!r}.", "unsupported_metric")
     if left:
         raise NotUnderstood(_not_understood_message(left, reader, catalog))
+    _read_ticket_value_combinations(lower, intent)
     _check_consistency(intent)
     _read_share_within(lower, catalog, intent)
     if not intent.metrics and not intent.ticket_measure:
@@ -944,7 +966,15 @@ def _read_ticket_measure(reader: Reader, catalog: Catalog, intent: Intent) -> No
         if match:
             reader.claim(match.span())
             intent.ticket_filters.append((field_name, column, stored))
-    reader.take_all(r"\b(?:tickets?|support|help ?desk|receive|received)\b")
+    if reader.find(r"\bhelp ?desk\b"):
+        # "helpdesk tickets" where no source of this scope is called so: once every ticket (or,
+        # narrowed to Jira, Jira's), as if the word were filler.
+        raise NotUnderstood(
+            "No ticket source called helpdesk is among the sources this question reads "
+            f"({', '.join(catalog.ticket_sources) or 'none'}): name one of them, or leave the word out.",
+            "unknown_entity",
+        )
+    reader.take_all(r"\b(?:tickets?|support|receive|received)\b")
 
 
 # --- shapes -------------------------------------------------------------------------------------
@@ -1154,13 +1184,23 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
     relative: list[FoundPeriod] = []
     for item in found:
         phrase = reader.text[item.span[0] : item.span[1]]
+        before = reader.text[: item.span[0]]
         open_ended = re.search(
-            r"\b(?:until|till|til|up to|up until|through|thru|before|after|prior to)\s*$", reader.text[: item.span[0]]
+            r"\b(?:until|till|til|up to|up until|through|thru|before|after|prior to|as of|as at|by|"
+            r"around|approximately|circa)\s*$",  # not "about": "tell me about last week"
+            before,
         )
+        if (
+            not open_ended
+            and re.search(r"\bfrom\s*$", before)
+            and not re.search(MOVEMENT_FROM_RE, reader.original[: item.span[0]])
+        ):
+            open_ended = re.search(r"\bfrom\s*$", before)  # "spend from May 15 (on)": no end named
         if item.period is not None and open_ended:
-            # "spend until May 15" once read as that one day: an open-ended span is asked back.
+            # "spend until May 15" (and "as of", "by", "from ... on", "around") once read as that one
+            # day: an open-ended or approximate span is asked back.
             raise NotUnderstood(
-                f'"{open_ended.group(0).strip()} {phrase.strip()}" is open-ended: name the range, '
+                f'"{open_ended.group(0).strip()} {phrase.strip()}" is open-ended or approximate: name the range, '
                 'e.g. "from 2021-11-01 to 2021-11-15".',
                 "bad_period",
             )
@@ -1183,6 +1223,8 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
             intent.periods.append(intent.periods[-1].shifted("period"))
         else:
             intent.periods.append(_up_to_today(item.period, today))
+            if re.search(r"\b(?:previous|prior|preceding)\b", phrase):
+                intent.notes.append("previous-of-carried")  # "and the previous 30 days?" in a follow-up
             if item.period.note:
                 intent.notes.append(f"{item.period.label}: {item.period.note}")
     for item in relative:
@@ -1235,12 +1277,62 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
         and not any(n.startswith("relative:") for n in intent.notes)
     ):
         intent.periods.append(intent.periods[0].shifted("period"))
+        intent.notes.append("compare-auto")  # "compare that with May" in a follow-up compares "that"
     for period in intent.periods:
         if period.start > today:
             raise NotUnderstood(
                 f"{period.label} ({period.start:%b %-d, %Y}) is in the future: there is no data for it yet.",
                 "future_period",
             )
+
+
+def _read_ticket_value_combinations(lower: str, intent: Intent) -> None:
+    """Several values of one ticket field are each counted ("email vs chat tickets resolved
+    yesterday", "how many critical and how many high"): once their union was compared with the day
+    before, or summed. Values of different fields combine with "and" only ("critical or pending" once
+    counted critical AND pending), and only one field may list several values."""
+    if intent.domain != "tickets" or not intent.ticket_filters:
+        return
+    values: dict[str, int] = defaultdict(int)
+    for field_name, _, _ in intent.ticket_filters:
+        values[field_name] += 1
+    if len(values) > 1 and re.search(r"\bor\b", lower):
+        raise NotUnderstood(
+            "I can count tickets that match every filter named (critical AND email), not one filter or another: "
+            'ask for each ("critical tickets", "email tickets").',
+            "unsupported_shape",
+        )
+    repeated = [name for name, count in values.items() if count > 1]
+    if len(repeated) > 1:
+        raise NotUnderstood(
+            'Name several values of one field at a time ("critical and high email tickets"): pairs like '
+            '"critical email and high chat tickets" are separate questions.',
+            "unsupported_shape",
+        )
+    if not repeated or intent.group_by or intent.ticket_measure not in (None, "created", "resolved", "backlog"):
+        return
+    if intent.shape == "compare" and "compare-auto" not in intent.notes:
+        raise NotUnderstood(
+            f"Compare two periods or several {repeated[0]} values, one at a time: "
+            f'"{repeated[0]} of tickets resolved last month by {repeated[0]}" or "tickets resolved last month vs the month before".',
+            "unsupported_shape",
+        )
+    if intent.shape == "total" and re.search(r"\bor\b", lower):
+        return  # "email or chat tickets": the two together, as asked
+    if intent.shape in ("total", "compare"):
+        if "compare-auto" in intent.notes:
+            intent.periods = intent.periods[:1]  # the values are compared, not the period with the one before
+            intent.notes.remove("compare-auto")
+        intent.shape, intent.group_by = "breakdown", repeated[0]
+
+
+# Where a share names the group it is taken within: "share of <group> tickets", "of the <group>
+# tickets, what share ...", "for <group>, what percentage ...", "<group> tickets: what % ...".
+SHARE_GROUP_RES = (
+    r"(?:\b(?:share|percent(?:age)?|proportion|fraction|portion|part)|%)\s+of\s+(?P<group>.+?)\s+tickets?\b",
+    r"^\W*(?:of|for|among|amongst|in|within)\s+(?P<group>[^,:?]+?)\s*[,:]\s*(?:what|how|which)\b",
+    r"^\W*(?P<group>[^,:?]+?)\s+tickets?\s*[,:]\s*(?:what|how|which)\b",
+)
 
 
 def _read_share_within(lower: str, catalog: Catalog, intent: Intent) -> None:
@@ -1251,13 +1343,10 @@ def _read_share_within(lower: str, catalog: Catalog, intent: Intent) -> None:
     each side), nothing is left to pick the part: asked back."""
     if intent.domain != "tickets" or intent.shape != "share" or intent.group_by or not intent.ticket_filters:
         return  # by a grouping, the shares are within the filtered tickets: right as asked
-    match = re.search(
-        r"(?:\b(?:share|percent(?:age)?|proportion|fraction|portion|part)|%)\s+of\s+(?P<group>.+?)\s+tickets?\b",
-        lower,
+    group = next(
+        (match.group("group") for pattern in SHARE_GROUP_RES if (match := re.search(pattern, lower))),
+        "",
     )
-    if not match:
-        return
-    group = match.group("group")
     spellings: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for field_name, mapping in catalog.ticket_values.items():
         for text_value, (column, stored) in mapping.items():
@@ -1265,9 +1354,17 @@ def _read_share_within(lower: str, catalog: Catalog, intent: Intent) -> None:
     within = [
         f
         for f in intent.ticket_filters
-        if any(re.search(rf"(?<![\w]){re.escape(text)}(?![\w])", group) for text in spellings[tuple(f)])
+        if group and any(re.search(rf"(?<![\w]){re.escape(text)}(?![\w])", group) for text in spellings[tuple(f)])
     ]
     if not within:
+        if len({f[0] for f in intent.ticket_filters}) > 1:
+            # "what share of tickets are critical for email": of every ticket, or of the email ones?
+            # Once divided by every ticket whatever the wording.
+            raise NotUnderstood(
+                'A share of which tickets? Name the group first: "what share of email tickets are critical" '
+                '(of the email tickets), or "what share of tickets are critical" (of every ticket).',
+                "unsupported_shape",
+            )
         return
     if len(within) == len(intent.ticket_filters):
         raise NotUnderstood(
@@ -1290,19 +1387,80 @@ def _up_to_today(period: Period, today: date) -> Period:
 # --- follow-ups ---------------------------------------------------------------------------------
 
 
-def _carry_over(intent: Intent, previous: dict, today: date) -> None:
+# A message that continues the conversation: it starts like a follow-up ("and ...", "what about
+# ...", "only ...", "by week") or points back at the last answer ("that", "those", "same").
+FOLLOW_UP_START_RE = (
+    r"^\W*(?:and|but|so|also|now|then|ok(?:ay)?|what about|how about|what of|same|only|just|vs\.?|versus|"
+    r"compared?|by|per|for|in|on|over|during|at|excluding|except|without|with|the|top|bottom)\b"
+)
+BACK_REFERENCE_RE = r"\b(?:that|those|these|them|it|its|ones?|same|instead|too|as well|again|there)\b"
+QUESTION_START_RE = (
+    r"^\W*(?:what(?:'s|s)?|how|which|who|when|where|show|give|list|tell|was|were|did|do|does|is|are|"
+    r"rank|count|total)\b"
+)
+# "what about all campaigns?", "total spend across all campaigns": the whole scope, not the campaign
+# the conversation was about.
+WHOLE_SCOPE_RE = (
+    r"\b(?:across\s+|for\s+|over\s+|on\s+|of\s+)?(?:all\s+(?:the\s+|our\s+|my\s+)?(?:campaigns|ad ?groups|ad ?sets|ads|accounts)"
+    r"|(?:the\s+)?(?:whole|entire)\s+account|account[- ]wide|overall)\b"
+)
+EXPLICIT_TOTAL_RE = r"\b(?:total|overall|in total|altogether|combined|sum)\b"
+# The words that ask for created tickets, beyond the bare "tickets" every ticket question has.
+CREATED_WORDS_RE = r"\b(?:new|incoming|created|opened|submitted|received|filed|raised|came in|come in|arrived|logged|count|volume|load)\b"
+
+
+def _stands_alone(lower: str, intent: Intent) -> bool:
+    """A whole question asked mid-conversation ("What was total spend in June 2020?", "how many
+    tickets were resolved on June 2?") is answered as asked: it once inherited the last answer's
+    ranking, campaign or ticket filters against its own words. A question stands alone when it
+    starts as a question, names what it measures and does not point back at the last answer."""
+    if re.search(FOLLOW_UP_START_RE, lower) or re.search(BACK_REFERENCE_RE, lower):
+        return False
+    if not re.search(QUESTION_START_RE, lower):
+        return False
+    if intent.metrics:
+        return True
+    return bool(intent.ticket_measure) and bool(
+        re.search(r"\btickets?\b|\bbacklog\b|\bsla\b|first[- ]response|resolution time", lower)
+    )
+
+
+def _carry_over(intent: Intent, previous: dict, today: date, lower: str, whole_scope: bool = False) -> None:
     """A follow-up reuses what it omits: 'and the week before?', 'what about clicks?'."""
     prev_periods = [Period.from_json(p) for p in previous.get("periods") or []]
     relative = [n.split(":", 1)[1] for n in intent.notes if n.startswith("relative:")]
     intent.notes = [n for n in intent.notes if not n.startswith("relative:")]
-    if relative and prev_periods:
-        try:
+    try:
+        if relative and prev_periods:
             intent.periods = [prev_periods[-1].shifted(relative[0])]
-        except PeriodError as exc:
-            raise NotUnderstood(str(exc), "bad_period") from exc
-    elif not intent.periods and not intent.all_time:
+        elif "previous-of-carried" in intent.notes and len(intent.periods) == 1 and prev_periods:
+            # "spend last 30 days" -> "and the previous 30 days?": the 30 days before those (once the
+            # same 30 days again, read as "the previous 30 days" before today).
+            asked = intent.periods[0]
+            intent.periods = [asked.before(prev_periods[0])]
+            intent.notes = [n for n in intent.notes if not n.startswith(f"{asked.label}:")]  # read as before today
+        elif (
+            "compare-auto" in intent.notes
+            and len(prev_periods) == 1
+            and (prev_periods[0].start, prev_periods[0].end) != (intent.periods[0].start, intent.periods[0].end)
+            and re.search(r"\b(?:that|it|this|those|these)\b", lower)
+        ):
+            # "clicks in June" -> "is that up from May?": June against May (once May against April).
+            intent.periods = [prev_periods[0], intent.periods[0]]
+            intent.notes.remove("compare-auto")
+    except PeriodError as exc:
+        raise NotUnderstood(str(exc), "bad_period") from exc
+    if not intent.periods and not intent.all_time:
         intent.periods = prev_periods
         intent.all_time = bool(previous.get("all_time"))
+    if (
+        intent.ticket_measure == "created"
+        and previous.get("ticket_measure") not in (None, "created")
+        and not re.search(CREATED_WORDS_RE, lower)
+    ):
+        # "how many tickets were resolved?" -> "and for low priority tickets?": still resolved tickets
+        # (the bare word "tickets" once turned it into a count of every low priority ticket).
+        intent.ticket_measure = None
     if not intent.metrics and not intent.ticket_measure:
         intent.metrics = list(previous.get("metrics") or [])
         intent.ticket_measure = previous.get("ticket_measure")
@@ -1314,10 +1472,13 @@ def _carry_over(intent: Intent, previous: dict, today: date) -> None:
         named = {f[0] for f in intent.ticket_filters}
         kept = [tuple(f) for f in previous.get("ticket_filters") or [] if f[0] not in named]
         intent.ticket_filters = kept + intent.ticket_filters
-    if not intent.entities and not intent.platforms:
+    if not intent.entities and not intent.platforms and not whole_scope:
         intent.entities = [Named.from_json(e) for e in previous.get("entities") or []]
         intent.platforms = list(previous.get("platforms") or [])
-    if intent.shape == "total" and previous.get("shape") in ("breakdown", "top", "average", "trend"):
+    explicit_total = bool(re.search(EXPLICIT_TOTAL_RE, lower))
+    if explicit_total and intent.shape == "total":
+        pass  # "and the total?" after a ranking: the total, not the ranking again
+    elif intent.shape == "total" and previous.get("shape") in ("breakdown", "top", "average", "trend"):
         intent.shape = previous["shape"]
         intent.group_by = previous.get("group_by")
         intent.top_n = previous.get("top_n")
@@ -1343,6 +1504,15 @@ def _carry_over(intent: Intent, previous: dict, today: date) -> None:
         name, op, threshold = previous["condition"]
         intent.condition = (name, op, float(threshold))
         intent.metrics = [name]
+
+
+# "is that up from May?", "how did it change from April": a comparison's other period, not a start.
+MOVEMENT_FROM_RE = (
+    r"\b(?:up|down|rise|rose|risen|fall|fell|fallen|grow|grew|grown|change|changed|increase|increased|decrease|"
+    r"decreased|drop|dropped|jump|jumped|go|went|move|moved|compare|compared|different|differ|differs)\s+from\s*$"
+)
+# Notes the reading leaves for itself (never shown): how the question was put.
+INTERNAL_NOTES = ("average", "best/worst", "movement", "previous-of-carried", "compare-auto")
 
 
 def _check_consistency(intent: Intent) -> None:
@@ -1408,7 +1578,7 @@ def _check_consistency(intent: Intent) -> None:
                 f'Average {METRICS[additive[0]].label} per what? Say "average daily {METRICS[additive[0]].label}" or "per week".',
                 "unsupported_shape",
             )
-    intent.notes = [n for n in intent.notes if n not in ("average", "best/worst", "movement")]
+    intent.notes = [n for n in intent.notes if n not in INTERNAL_NOTES]
 
 
 def _not_understood_message(left: list[str], reader: Reader, catalog: Catalog) -> str:

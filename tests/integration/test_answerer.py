@@ -1064,6 +1064,38 @@ def test_kaggle_ticket_answers_say_how_many_rows_their_import_held_back(cur, tic
     assert "Not counted" not in demo.text  # a source with nothing held back says nothing
 
 
+def test_online_ads_follow_ups_about_the_last_answers_period(cur, online, ads):
+    # Found by a conversation audit: "and the previous 30 days?" repeated the same 30 days, "is that
+    # up from May?" compared May with April, "What was total spend in June?" gave the last top 3.
+    june = ads[ads.date.dt.month == 6]
+    last_30 = ask(cur, online, "spend last 30 days", AS_OF_2020)
+    before = ask(cur, online, "and the previous 30 days?", AS_OF_2020, last_30.intent)
+    window = ads[(ads.date >= "2020-05-02") & (ads.date <= "2020-05-31")]
+    assert close(before.facts[0]["value"], window.cost.sum())
+    clicks = ask(cur, online, "clicks in June", AS_OF_2020)
+    up = ask(cur, online, "is that up from May?", AS_OF_2020, clicks.intent)
+    change = Decimal(int(june.clicks.sum()) - int(in_month(ads, 5).clicks.sum()))
+    assert f"{change / int(in_month(ads, 5).clicks.sum()) * 100:.1f}%" in up.text
+    top = ask(cur, online, "top 3 ads by clicks in May", AS_OF_2020)
+    total = ask(cur, online, "What was total spend in June 2020?", AS_OF_2020, top.intent)
+    assert len(total.facts) == 1 and close(total.facts[0]["value"], june.cost.sum())
+
+
+def test_online_ads_a_stopped_campaigns_days_without_rows_are_zero(cur, online, ads):
+    # camp 2 stops on Apr 30: "all the data" for it was Apr 1-30 ("0 of the 30 days had no clicks"),
+    # and its lowest month in Q2 was April, its only month with rows.
+    camp2 = ads[ads.campaign_number == "camp 2"]
+    days = ads.date.nunique()
+    result = ask(cur, online, "how many days did camp 2 have no clicks", AS_OF_2020)
+    assert result.text.startswith(f"{days - camp2[camp2.clicks > 0].date.nunique()} of the {days} days")
+    lowest = ask(cur, online, "which month had the lowest spend for camp 2 in Q2", AS_OF_2020)
+    assert (lowest.facts[0]["group"], lowest.facts[0]["value"]) == ("May 2020", "0")
+    by_month = ask(cur, online, "camp 2 spend by month in Q2", AS_OF_2020)
+    assert [f["group"] for f in by_month.facts] == ["April 2020", "May 2020", "June 2020"]
+    assert close(by_month.facts[0]["value"], in_month(camp2, 4).cost.sum()) and by_month.facts[2]["value"] == "0"
+    assert "Data covers only" not in by_month.text
+
+
 def test_kaggle_a_share_of_a_filtered_group_is_within_it(cur, tickets):
     # Once 480 of every ticket (6.8%) where the share of email tickets that are critical is 480 of 1,797.
     scope = Scope(1, "test", (), ("kaggle_support_tickets",))

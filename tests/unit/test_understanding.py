@@ -839,3 +839,142 @@ def test_highest_or_lowest_priority_is_a_level_not_a_ranking(question):
         read(question)
     assert "highest" in str(declined.value).lower() or "lowest" in str(declined.value).lower()
     assert read("which priority has the most tickets").shape == "top"
+
+
+# Found by an audit of conversations over HTTP (online_ads, Jira + helpdesk): each follow-up below
+# once answered another question than the one asked.
+def test_the_previous_n_days_in_a_follow_up_are_before_the_last_answers_period():
+    # Once the same 30 days again: "previous 30 days" read against today, not the period asked.
+    last_30 = read("spend last 30 days").to_json()
+    before = read("and the previous 30 days?", last_30)
+    assert span(before) == ("2026-08-16", "2026-09-14") and not before.notes
+    weeks = read("and the prior 2 weeks?", before.to_json())
+    assert span(weeks) == ("2026-08-02", "2026-08-15")
+    months = read("and the previous 2 months?", read("spend last 2 months").to_json())
+    assert span(months) == ("2026-06-01", "2026-07-31")
+    quarter = read("and the previous quarter?", read("spend last quarter").to_json())
+    assert span(quarter) == ("2026-04-01", "2026-06-30")
+    assert span(read("spend in the previous 30 days")) == ("2026-09-15", "2026-10-14")  # alone: before today
+
+
+def test_compare_that_in_a_follow_up_compares_the_last_answers_period():
+    # "clicks in June" -> "is that up from May?" once compared May with April.
+    june = read("clicks in September").to_json()
+    up = read("is that up from August?", june)
+    assert up.shape == "compare" and sorted(span(up, i) for i in (0, 1)) == [
+        ("2026-08-01", "2026-08-31"),
+        ("2026-09-01", "2026-09-30"),
+    ]
+    april = read("spend in July").to_json()
+    compared = read("compare that with last month", april)
+    assert sorted(span(compared, i) for i in (0, 1)) == [("2026-07-01", "2026-07-31"), ("2026-09-01", "2026-09-30")]
+
+
+@pytest.mark.parametrize("question", ["What was total spend in September?", "How many clicks did we get in September?"])
+def test_a_whole_question_mid_conversation_inherits_nothing(question):
+    # Once the last answer's top 3 (or its campaign) for a question that asked for a total.
+    top = read("top 3 campaigns by clicks for Summer Sale last week").to_json()
+    intent = read(question, top)
+    assert (intent.shape, intent.entities, span(intent)) == ("total", [], ("2026-09-01", "2026-09-30"))
+
+
+def test_a_follow_up_can_ask_for_the_total_and_for_every_campaign():
+    ranked = read("spend by campaign last month").to_json()
+    assert read("and the total?", ranked).shape == "total"
+    summer = read("spend for Summer Sale last month").to_json()
+    assert read("what about all campaigns?", summer).entities == []
+    assert read("and total spend across all campaigns in August?", summer).entities == []
+    assert [e.id for e in read("what about clicks?", summer).entities] == ["c2"]  # the campaign stays
+
+
+def test_a_ticket_follow_up_naming_tickets_keeps_the_measure():
+    # "how many tickets were resolved?" -> "and for low priority tickets?" once counted every low ticket.
+    resolved = read("how many tickets were resolved last month?").to_json()
+    low = read("and for low priority tickets?", resolved)
+    assert (low.ticket_measure, low.ticket_filters) == ("resolved", [("priority", "priority", "low")])
+    times = read("median first response time last month").to_json()
+    urgent = read("and for urgent tickets?", times)
+    assert (urgent.ticket_measure, urgent.stat) == ("first_response_hours", "median")
+    assert read("and new tickets?", resolved).ticket_measure == "created"
+
+
+def test_a_ticket_source_outside_the_questions_sources_is_declined():
+    # Narrowed to Jira, "helpdesk tickets" once counted Jira's tickets as if the word were filler.
+    with pytest.raises(NotUnderstood, match="No ticket source called helpdesk"):
+        read("how many helpdesk tickets?")
+    helpdesk = understand("how many helpdesk tickets?", SHAPES, TODAY).to_json()
+    with pytest.raises(NotUnderstood, match="was about helpdesk tickets"):
+        read("what about urgent ones?", helpdesk)  # CATALOG reads jira only
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "spend as of October 5",
+        "total spend as at October 5",
+        "spend by October 5",
+        "spend from October 5 on",
+        "spend from October 5",
+        "clicks from September onwards",
+        "spend around October 5",
+        "top 3 campaigns by spend as of October 5",
+    ],
+)
+def test_open_ended_and_approximate_days_are_asked_back(question):
+    # Each was once answered as the single day named ("as of May 15" -> May 15's spend alone).
+    with pytest.raises(NotUnderstood, match="open-ended or approximate"):
+        read(question)
+    assert span(read("spend from October 3 to October 5")) == ("2026-10-03", "2026-10-05")
+
+
+def test_up_from_a_period_names_the_baseline_not_the_period_measured():
+    # "is spend up from September?" once compared September with August.
+    with pytest.raises(NotUnderstood, match="to when"):
+        read("is spend up from September?")
+    assert read("is spend up in September?").shape == "compare"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "of the email tickets, what share are critical",
+        "for email tickets, what percent are critical",
+        "in the email channel, what share of tickets are critical",
+        "email tickets: what % are critical",
+    ],
+)
+def test_a_share_names_its_group_in_any_order(question):
+    # Each once divided by every ticket: the group named before the share was not seen.
+    intent = read(question)
+    assert [f[0] for f in intent.share_within] == ["channel"]
+
+
+def test_a_share_over_two_fields_without_a_named_group_is_asked_back():
+    with pytest.raises(NotUnderstood, match="A share of which tickets"):
+        read("what share of tickets are critical for email")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "email vs chat tickets resolved yesterday",
+        "how many critical tickets were resolved yesterday and how many high",
+        "how many critical and how many high tickets were resolved yesterday",
+    ],
+)
+def test_several_values_of_one_field_are_counted_each(question):
+    # Once their union against the day before (-98.2%), or their sum.
+    intent = read(question)
+    assert (intent.shape, len(intent.periods)) == ("breakdown", 1)
+    assert intent.group_by in ("channel", "priority")
+    union = read("how many email or chat tickets were resolved yesterday")
+    assert (union.shape, union.group_by) == ("total", None)
+
+
+@pytest.mark.parametrize(
+    "question", ["tickets that are critical or email", "critical email tickets and high chat tickets"]
+)
+def test_filters_of_different_fields_combine_with_and_only(question):
+    # "critical or pending" once counted critical AND pending.
+    with pytest.raises(NotUnderstood):
+        read(question)
