@@ -2,42 +2,47 @@
 
 Every endpoint but /v1/health needs `Authorization: Bearer <key>` (ask/auth.py); a key reads only
 its workspace's accounts and ticket sources. Every error is JSON, one shape:
-`{"error": {"code": ..., "message": ..., "details": [...]}}` — 401 no or bad key, 403 an account
-outside the workspace (existing or not: the same body), 404, 405, 413 body over 64 KiB, 422 a
-malformed request (the input is never echoed back), 503 database down or busy (heals by itself),
-504 database too slow, 500 a bug (no traceback in the body).
+`{"error": {"code": ..., "message": ..., "details": [...]}}` — 401 no or bad key (checked before
+anything else about the request), 403 an account outside the workspace (existing or not: the same
+body), 404, 405, 413 body over 64 KiB, 415 a body that is not JSON, 422 a malformed request (the
+input is never echoed back), 503 database down or busy (heals by itself), 504 database too slow,
+500 a bug (no traceback in the body). Every message says what to send instead.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from http import HTTPStatus
 from importlib.resources import files
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from ask import interactions
-from ask.auth import KEY_PATTERN, Unauthorized, authenticate
+from ask.auth import Unauthorized, authenticate, parse_token
 from ask.pool import DatabaseTimeout, DatabaseUnavailable, Pool
 from ask.prompts import SERVED, account_subject
+from ask.scope import Scope
 from ask.search import search_tickets, searchable_sources
-from ask.service import Asked, Forbidden, ask_question, narrowed_scope
+from ask.service import Asked, Forbidden, ask_question, known_platform, narrowed_scope, platforms
 from resources.database import resolve_database_url
 from resources.database_url import DatabaseUrl
-from resources.ids import PLATFORMS
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,24 @@ def _text(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank: send the question's words")
+    return value
+
+
+def _iso_date(value: object) -> object:
+    """Only "YYYY-MM-DD": pydantic would read a number as a Unix timestamp."""
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError('must be a date as a string "YYYY-MM-DD", e.g. "2026-10-01"')
+
+
 def _as_of(value: date | None) -> date | None:
     if value is not None and not EARLIEST_AS_OF <= value <= LATEST_AS_OF:
         raise ValueError(f"must be between {EARLIEST_AS_OF} and {LATEST_AS_OF}")
@@ -80,31 +103,49 @@ def _instant(value: datetime | None) -> datetime | None:
     return value
 
 
+# Lengths through StringConstraints, inside the validator: a Field(max_length) on a validated str in a
+# union is checked as a length of "items", and the error would say so.
 Text = Annotated[str, AfterValidator(_text)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_text)]
+ShortFilter = Annotated[str, StringConstraints(max_length=64), AfterValidator(_text)]
+Question = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_QUESTION), AfterValidator(_text), AfterValidator(_not_blank)
+]
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_text)]
+ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_text)]
+ConversationFilter = Annotated[str, StringConstraints(max_length=128), AfterValidator(_text)]
 Instant = Annotated[datetime, AfterValidator(_instant)]
-Platform = Literal["google_ads", "meta"]
-assert set(Platform.__args__) == set(PLATFORMS)  # type: ignore[attr-defined]
-AccountId = Annotated[Text, Field(min_length=1, max_length=64, description="An ad account id, in any spelling.")]
-ConversationId = Annotated[Text, Field(min_length=1, max_length=128)]
-Id = Annotated[int, Field(ge=1, le=BIGINT)]
+# Strict: JSON true is not a rating, "yes" not a boolean, "4" not a number.
+StrictId = Annotated[int, Field(strict=True, ge=1, le=BIGINT)]
+StrictBool = Annotated[bool, Field(strict=True)]
+Rating = Annotated[int, Field(strict=True, ge=1, le=5)]
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: Text = Field(min_length=1, max_length=MAX_QUESTION, examples=["What was total spend last 7 days?"])
-    account_id: AccountId | None = Field(
-        default=None, description="One ad account of your workspace; omitted: every account of the workspace."
+    question: Question = Field(examples=["What was total spend last 7 days?"])
+    account_id: Name | None = Field(
+        default=None,
+        description="One ad account of your workspace (its id in any spelling and any case); omitted: every "
+        "account of the workspace.",
     )
-    platform: Platform | None = Field(default=None, description="Only this platform's accounts.")
-    ticket_source: Annotated[Text, Field(min_length=1, max_length=64)] | None = Field(
-        default=None, description="One ticket source of your workspace; omitted: all of them."
+    platform: Name | None = Field(
+        default=None,
+        description="Only this platform's accounts (any case): google_ads, meta, or the platform of any of your "
+        "workspace's accounts (a file import's, e.g. online_ads).",
     )
-    as_of: Annotated[date | None, AfterValidator(_as_of)] = Field(
-        default=None, description="Answer as if today were this date (account time zone)."
+    ticket_source: Name | None = Field(
+        default=None, description="One ticket source of your workspace (any case); omitted: all of them."
+    )
+    as_of: Annotated[date | None, BeforeValidator(_iso_date), AfterValidator(_as_of)] = Field(
+        default=None, description="Answer as if today were this date (YYYY-MM-DD, account time zone)."
     )
     conversation_id: ConversationId | None = Field(
-        default=None, description="Follow-up questions in the same conversation reuse what the last one meant."
+        default=None,
+        description="Any id the client picks for a conversation: a follow-up with the same id reuses what your "
+        "last understood question in it meant. Conversations are per user: another user's same id is another "
+        "conversation.",
     )
 
 
@@ -141,20 +182,28 @@ class PromptOut(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    interaction_id: Id
-    hallucination: bool | None = Field(default=None, description="The answer stated something not in the data.")
-    rating: int | None = Field(default=None, ge=1, le=5)
-    thumbs: Literal["up", "down"] | None = None
-    correction: Annotated[Text, Field(max_length=MAX_TEXT)] | None = Field(
-        default=None, description="What it should have said."
+    interaction_id: StrictId
+    hallucination: StrictBool | None = Field(
+        default=None, description="true: the answer stated something not in the data."
     )
-    comment: Annotated[Text, Field(max_length=MAX_TEXT)] | None = None
+    rating: Rating | None = Field(default=None, description="1 (worst) to 5 (best), a JSON number.")
+    thumbs: Literal["up", "down"] | None = None
+    correction: LongText | None = Field(default=None, description="What it should have said (blank: not given).")
+    comment: LongText | None = Field(default=None, description="Blank: not given.")
 
     @model_validator(mode="after")
     def _something(self) -> FeedbackRequest:
+        # Blank text says nothing: not stored, and not feedback on its own.
+        if self.correction is not None and not self.correction.strip():
+            self.correction = None
+        if self.comment is not None and not self.comment.strip():
+            self.comment = None
         given = (self.hallucination, self.rating, self.thumbs, self.correction, self.comment)
         if all(value is None for value in given):
-            raise ValueError("give at least one of hallucination, rating, thumbs, correction, comment")
+            raise ValueError(
+                'give at least one of: hallucination (true or false), rating (a number 1-5), thumbs ("up" or '
+                '"down"), correction or comment (text that is not blank)'
+            )
         return self
 
 
@@ -225,10 +274,11 @@ class ErrorResponse(BaseModel):
 
 def _error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     described = {
-        401: "No API key, or an invalid or revoked one.",
+        401: "No API key, or an invalid or revoked one (checked before the rest of the request).",
         403: "An account or ticket source outside your workspace (whether or not it exists).",
         404: "No such interaction in your workspace.",
         413: "Request body over 64 KiB.",
+        415: "The body is not JSON: send it with Content-Type: application/json.",
         409: "Not ready: the tickets have no vectors of the configured model yet.",
         422: "Malformed request: the body says which field and why (never echoing the value).",
         503: "Database down, not ready or busy: retry later (see Retry-After).",
@@ -251,9 +301,38 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
     """Where and why, never the input itself (it may be a megabyte, or a secret)."""
     details = []
     for item in exc.errors()[:20]:
-        message = _printable(str(item.get("msg", "invalid"))[:300])
+        message = _printable(str(item.get("msg", "invalid")).removeprefix("Value error, ")[:300])
         details.append({"loc": [_printable(str(part)[:64]) for part in item.get("loc", ())], "msg": message})
     return details
+
+
+def _malformed_message(details: list[dict]) -> str:
+    """The first problem, named in the message itself: `question: String should have at least 1 character`."""
+    if not details:
+        return "the request is malformed"
+    first = details[0]
+    where = ".".join(str(part) for part in first["loc"][1:]) or "the body"
+    more = f" (and {len(details) - 1} more: see details)" if len(details) > 1 else ""
+    return f"the request is malformed: {where}: {first['msg']}{more}"
+
+
+def _is_json(content_type: str | None) -> bool:
+    """As FastAPI reads a body: no content type, application/json or application/*+json."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def request_platform(scope: Scope, platform: str | None, where: str) -> str | None:
+    """The request's platform as Burry spells it; a 422 naming the platforms there are otherwise."""
+    if platform is None:
+        return None
+    known = known_platform(scope, platform)
+    if known is None:
+        message = f"must be one of: {', '.join(platforms(scope))} (or leave it out)"
+        raise RequestValidationError([{"type": "value_error", "loc": (where, "platform"), "msg": message}])
+    return known
 
 
 def _printable(text: str) -> str:
@@ -267,7 +346,7 @@ class BodySizeLimit:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -354,27 +433,44 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
     static = files("fastapi_offline") / "static"
     app.mount(DOCS_STATIC, StaticFiles(directory=str(static)), name="docs-static")
 
+    def token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+        return credentials.credentials if credentials else None
+
     # -- errors ---------------------------------------------------------------------------------
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
         message = exc.detail if isinstance(exc.detail, str) else "error"
-        return error(
-            exc.status_code, HTTP_CODES.get(exc.status_code, "error"), message, headers=dict(exc.headers or {})
-        )
+        if exc.status_code == 404 and message == HTTPStatus.NOT_FOUND.phrase:
+            message = "no such endpoint: every path starts with /v1/ and is listed at /docs (OpenAPI: /openapi.json)"
+        elif exc.status_code == 405 and message == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
+            allowed = headers.get("Allow", "")
+            message = f"{request.method} is not allowed here: use {allowed or 'another method'} (see /docs)"
+        return error(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), message, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # Who asks comes before what is asked: without a well-formed key, a malformed body is a 401 too.
-        if request.url.path != "/v1/health" and not KEY_PATTERN.fullmatch(
-            request.headers.get("authorization", "").removeprefix("Bearer ").removeprefix("bearer ").strip()
+        # Who asks comes before what is asked: without a valid key (well-formed, known, not revoked),
+        # a malformed request is a 401 too. Valid requests never pass here: they authenticate in their
+        # own transaction, so this costs a query only on the way to a 422.
+        if request.url.path != "/v1/health":
+            key = token(await bearer(request))
+            try:
+                if key is None or parse_token(key) is None:
+                    raise Unauthorized("missing or malformed API key")
+                await run_in_threadpool(database.pool.run, lambda cur: authenticate(cur, key))
+            except Unauthorized as refused:
+                return await unauthorized(request, refused)
+            except DatabaseUnavailable as down:
+                return await unavailable(request, down)
+            except DatabaseTimeout as slow:
+                return await too_slow(request, slow)
+        if any(item.get("loc", ())[:1] == ("body",) for item in exc.errors()) and not _is_json(
+            request.headers.get("content-type")
         ):
-            return error(
-                401,
-                "unauthorized",
-                "no valid API key: send Authorization: Bearer <key>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return error(422, "invalid_request", "the request is malformed", _validation_details(exc))
+            return error(415, "bad_media_type", "the body must be JSON: send it with Content-Type: application/json")
+        details = _validation_details(exc)
+        return error(422, "invalid_request", _malformed_message(details), details)
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
@@ -423,9 +519,6 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
         )
 
     # -- endpoints ------------------------------------------------------------------------------
-    def token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
-        return credentials.credentials if credentials else None
-
     @app.get("/v1/health", response_model=HealthResponse, responses=_error_responses(503, 504))
     def health() -> HealthResponse:
         def check(cur) -> bool:
@@ -435,7 +528,10 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
         marts_ready = database.pool.run(check, timeout=3)
         return HealthResponse(status="ok" if marts_ready else "degraded", database="ok", marts_ready=marts_ready)
 
-    @app.post("/v1/ask", response_model=AskResponse, responses=_error_responses(401, 403, 413, 422, 503, 504))
+    # HEAD for health checkers that use it: the same check and status, no body.
+    app.add_api_route("/v1/health", health, methods=["HEAD"], include_in_schema=False)
+
+    @app.post("/v1/ask", response_model=AskResponse, responses=_error_responses(401, 403, 413, 415, 422, 503, 504))
     def ask(request: AskRequest, credentials: Credentials) -> AskResponse:
         """Ask a question over your workspace's accounts (or one of them) and ticket sources."""
         started = time.perf_counter()
@@ -447,7 +543,7 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
                 caller,
                 request.question,
                 account_id=request.account_id,
-                platform=request.platform,
+                platform=request_platform(caller.scope, request.platform, "body"),
                 ticket_source=request.ticket_source,
                 as_of=request.as_of,
                 conversation_id=request.conversation_id,
@@ -461,7 +557,7 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
         "/v1/feedback",
         response_model=FeedbackResponse,
         status_code=201,
-        responses=_error_responses(401, 404, 413, 422, 503, 504),
+        responses=_error_responses(401, 404, 413, 415, 422, 503, 504),
     )
     def feedback(request: FeedbackRequest, credentials: Credentials) -> FeedbackResponse:
         """Feedback on an answer of your workspace (any number per interaction)."""
@@ -489,10 +585,10 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
         credentials: Credentials,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         before_id: Annotated[int | None, Query(ge=1, le=BIGINT, description="Older than this id.")] = None,
-        route: Annotated[Text | None, Query(max_length=64)] = None,
+        route: Annotated[ShortFilter | None, Query()] = None,
         source: Annotated[Literal["http", "cli", "slack"] | None, Query()] = None,
-        conversation_id: Annotated[Text | None, Query(max_length=128)] = None,
-        account_id: Annotated[Text | None, Query(max_length=64)] = None,
+        conversation_id: Annotated[ConversationFilter | None, Query()] = None,
+        account_id: Annotated[ShortFilter | None, Query()] = None,
         user_id: Annotated[int | None, Query(ge=1, le=BIGINT, description="Asked by this user.")] = None,
         since: Annotated[Instant | None, Query(description="Created at or after (ISO 8601).")] = None,
         until: Annotated[Instant | None, Query(description="Created before (ISO 8601).")] = None,
@@ -547,7 +643,9 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
         responses=_error_responses(401, 403, 404, 422, 503, 504),
     )
     def rerun(interaction_id: InteractionId, credentials: Credentials) -> AskResponse:
-        """The same question (same account, platform and as_of) on the current data; recorded as a new interaction."""
+        """The same question (same account, platform and as_of) on the current data, in the conversation context
+        it had when first asked (not what the conversation said since); recorded as a new interaction that
+        leaves the conversation's context as it was."""
         started = time.perf_counter()
 
         def work(cur) -> tuple[Asked | None, str | None]:
@@ -568,7 +666,7 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
                 conversation_id=original.conversation_id,
                 request=sent,
                 started=started,
-                rerun_of=original.id,
+                rerun=original,
             )
             return asked, original.conversation_id
 
@@ -583,13 +681,16 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
         responses=_error_responses(401, 403, 404, 422, 503, 504),
     )
     def get_prompt(
-        account_id: PromptAccountId, credentials: Credentials, platform: Platform | None = None
+        account_id: PromptAccountId,
+        credentials: Credentials,
+        platform: Annotated[Name | None, Query(description="The account's platform (any case).")] = None,
     ) -> PromptOut:
         """The prompt snapshot served for one ad account of your workspace (for debugging and the console)."""
 
         def work(cur):
             caller = authenticate(cur, token(credentials))
-            scope, owned_platform, owned_id = narrowed_scope(caller.scope, platform, account_id)
+            named = request_platform(caller.scope, platform, "query")
+            scope, owned_platform, owned_id = narrowed_scope(caller.scope, named, account_id)
             assert owned_platform is not None and owned_id is not None
             return SERVED.get(cur, account_subject(owned_platform, owned_id))
 
@@ -617,7 +718,7 @@ def create_app(database_url: Callable[[], DatabaseUrl] = resolve_database_url, *
         credentials: Credentials,
         q: Annotated[Text, Query(min_length=1, max_length=MAX_QUESTION, description="What to look for.")],
         k: Annotated[int, Query(ge=1, le=100, description="How many tickets.")] = 10,
-        source: Annotated[Text | None, Query(min_length=1, max_length=64, description="One ticket source.")] = None,
+        source: Annotated[Name | None, Query(description="One ticket source.")] = None,
         min_similarity: Annotated[float | None, Query(ge=-1, le=1, description="Drop weaker matches.")] = None,
     ) -> TicketSearchResponse:
         """Your workspace's tickets nearest in meaning to `q` (semantic search), nearest first."""

@@ -94,13 +94,30 @@ def record(
     return cur.fetchone()[0]
 
 
-def previous_intent(cur, caller: Caller, conversation_id: str | None) -> dict | None:
-    """The intent of the conversation's last answer in this workspace (None: a new conversation)."""
+def previous_intent(
+    cur, caller: Caller, conversation_id: str | None, *, before: Interaction | None = None
+) -> dict | None:
+    """What a follow-up continues (None: a new conversation): the intent of the newest turn of the
+    conversation that has one, asked by the same user in this workspace.
+
+    A conversation id is the client's and belongs to its user: another user of the workspace
+    sending the same id starts their own. A declined turn (no intent) and a rerun (a repeat of an
+    older turn, not a new one) leave the context as it was. `before`: the context that turn had
+    when it was asked (its conversation, its user, only the turns before it) — what a rerun of it
+    must be answered with, whatever the conversation said since."""
+    user_id = caller.user_id
+    before_id = None
+    if before is not None:
+        while before.rerun_of is not None and (repeated := get(cur, caller, before.rerun_of)) is not None:
+            before = repeated  # a rerun of a rerun: the turn first asked
+        conversation_id, user_id, before_id = before.conversation_id, before.user_id, before.id
     if not conversation_id:
         return None
     cur.execute(
-        "SELECT intent FROM app.interactions WHERE workspace_id = %s AND conversation_id = %s ORDER BY id DESC LIMIT 1",
-        (caller.workspace_id, conversation_id),
+        "SELECT intent FROM app.interactions WHERE workspace_id = %s AND conversation_id = %s "
+        "AND user_id IS NOT DISTINCT FROM %s AND intent IS NOT NULL AND rerun_of IS NULL "
+        "AND (%s::bigint IS NULL OR id < %s) ORDER BY id DESC LIMIT 1",
+        (caller.workspace_id, conversation_id, user_id, before_id, before_id),
     )
     row = cur.fetchone()
     return row[0] if row else None
