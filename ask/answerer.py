@@ -1278,7 +1278,7 @@ class AdAnswerer:
         else:  # all the data of the whole, not the part's own days ("what % of spend was camp 2")
             saved = (self.intent.entities, self.intent.platforms, self.accounts)
             self.intent.entities = [e for e in self.intent.entities if e.kind == "account"]
-            if all(e.kind == "account" for e in saved[0]):
+            if all(e.kind == "account" for e in saved[0]) or "share-of-all" in self.intent.notes:
                 self.intent.entities, self.intent.platforms, self.accounts = [], [], list(self.all_accounts)
             period = self.periods()[0]
             self.intent.entities, self.intent.platforms, self.accounts = saved
@@ -1298,7 +1298,7 @@ class AdAnswerer:
             whole_rows = self.sums(period)
             whole_subject = self.subject()
             self.intent.entities = saved_entities
-        elif parents := self.named_parents():
+        elif "share-of-all" not in self.intent.notes and (parents := self.named_parents()):
             # "what share of camp 1 spend came from the High engagement ad group": of camp 1's spend,
             # not of its account's (the campaign named is the whole, the ad group the part)
             part_rows = self.sums(period)
@@ -1312,7 +1312,10 @@ class AdAnswerer:
             saved = (self.intent.entities, self.intent.platforms, self.accounts)
             # the whole: the accounts the named things belong to; for named accounts (or a platform),
             # every account in the scope
-            accounts_only = all(e.kind == "account" for e in self.intent.entities)
+            # "what % of total clicks came from Autumn Sale": of every account read, not its own account
+            accounts_only = "share-of-all" in self.intent.notes or all(
+                e.kind == "account" for e in self.intent.entities
+            )
             self.intent.entities = [e for e in self.intent.entities if e.kind == "account"]
             if accounts_only:
                 self.intent.entities = []
@@ -1325,6 +1328,8 @@ class AdAnswerer:
                         "unsupported_shape",
                     )
             whole_rows = self.sums(period)
+            if "share-of-all" in self.intent.notes:
+                whole_subject = self.subject()
             self.intent.entities, self.intent.platforms, self.accounts = saved
         if not whole_rows:
             raise self.no_data(metric.label, period)
@@ -1577,6 +1582,12 @@ class TicketAnswerer:
                 return f"{shown} (over {measured:,} of {total:,} tickets created in the period that have one)"
 
             if group_sql:
+                if not any(r[-2] for r in rows):  # once an empty list under its heading
+                    raise NotUnderstood(
+                        f"I don't have {label} for {period.label}: no ticket created then has one (sources without "
+                        "creation times can't measure it).",
+                        "no_data",
+                    )
                 lines = [f"{g}: {describe(r[: len(stats)], r[-2], r[-1])}" for g, *r in rows]
                 return f"{label.capitalize()} by {self.intent.group_by}:\n" + "\n".join(lines), {
                     "measure": measure,
@@ -1658,6 +1669,10 @@ class TicketAnswerer:
         return self.stats()[2]
 
     def grouped_text(self, rows, label: str) -> str:
+        if self.intent.group_by not in ("day", "week", "month"):  # "rank channels by tickets": largest first
+            rows = sorted(rows, key=lambda gv: (-gv[1], str(gv[0])))
+        if not rows:
+            return f"{label.capitalize()} by {self.intent.group_by}: none."
         return f"{label.capitalize()} by {self.intent.group_by}:\n" + "\n".join(
             f"{self.group_label(g)}: {v:,}" for g, v in rows
         )
@@ -1718,7 +1733,7 @@ class TicketAnswerer:
         matching tickets has one, the count is unknown, not zero."""
         _, _, missing = self.stats()
         if missing and not self._dated:
-            label = TICKET_LABELS[self.intent.ticket_measure or "created"]
+            label = TICKET_LABELS.get(self.intent.ticket_measure or "created", TICKET_LABELS["created"])
             raise NotUnderstood(
                 f"I don't have {label} for {when(period)}: the {missing:,} matching tickets come from sources without "
                 "creation times, so they can't be placed in a period. "
@@ -1870,7 +1885,17 @@ class TicketAnswerer:
                 "Matching tickets by their text works on its own: no filters or breakdowns with it yet.",
                 "unsupported_shape",
             )
+        if re.search(r"\b(?:resolved|solved|closed|fixed|open|opened|pending|unresolved|created|submitted)\b", text):
+            # "tickets about refunds were resolved yesterday" once looked for the text "refunds were
+            # resolved" among the tickets created yesterday.
+            raise NotUnderstood(
+                f"{text!r} mixes what the tickets are about with their status: matching by text counts the "
+                'tickets created, e.g. "how many tickets about refunds last month".',
+                "unsupported_shape",
+            )
         period = self.intent.periods[0] if self.intent.periods else None
+        if period is not None:
+            self.check_placeable(period)  # tickets without creation times are not "0 in a period"
         since = datetime.combine(period.start, datetime.min.time(), UTC) if period else None
         until = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), UTC) if period else None
         sources = list(self.scope.ticket_sources)

@@ -274,6 +274,15 @@ def find_periods(text: str, today: date) -> list[FoundPeriod]:
             taken[i] = True
         found.append(FoundPeriod(period, (start, end), relative))
 
+    # "what may our CTR be": the verb, not the month (once read as May).
+    for match in re.finditer(
+        r"\b(?:what|how|which|who|where|when|it|we|you|they|i|this|that|there)\s+(may)\s+"
+        r"(?:be|have|not|also|our|we|the|it|i|you|they|need|get|look|go|reach)\b",
+        text,
+    ):
+        for i in range(*match.span(1)):
+            taken[i] = True
+
     yesterday = today - timedelta(days=1)
 
     # Ranges first: "from X to Y", "between X and Y", "X to Y", "X – Y".

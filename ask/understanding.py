@@ -96,7 +96,7 @@ TICKET_MEASURES: list[tuple[str, str]] = [
     ),
     (
         "backlog",
-        r"\bbacklog\b|\bopen tickets\b|\bunresolved tickets\b|\btickets (?:still )?(?:open|unresolved|outstanding)\b|\boutstanding tickets\b",
+        r"\b(?:(?:open|unresolved|outstanding|current)\s+)?backlog\b|\bopen tickets\b|\bunresolved tickets\b|\btickets (?:still )?(?:open|unresolved|outstanding)\b|\boutstanding tickets\b",
     ),
     (
         "resolved",
@@ -537,7 +537,13 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
         whole = not intent.entities and not intent.platforms and bool(re.search(WHOLE_SCOPE_RE, lower))
         if whole:
             reader.take_all(WHOLE_SCOPE_RE)
-        _carry_over(intent, previous, today, lower, whole_scope=whole)
+        # "what about all channels?": the carried channel filter goes.
+        widened = set()
+        for field_name in ("priority", "status", "channel", "category", "source"):
+            pattern = rf"\b(?:all|any|across(?:\s+all)?)\s+(?:the\s+)?(?:{GROUPINGS[field_name]})\b"
+            if reader.take_all(pattern):
+                widened.add(field_name)
+        _carry_over(intent, previous, today, lower, whole_scope=whole, widened=widened)
     if "compare-auto" in intent.notes and re.search(MOVEMENT_FROM_RE.replace(r"\s*$", r"\s+"), lower):
         # "is spend up from May?": May is what it rose from, the other period is not named (once
         # May against April, the month before the one named).
@@ -561,6 +567,16 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
     if left:
         raise NotUnderstood(_not_understood_message(left, reader, catalog))
     _read_ticket_value_combinations(lower, intent)
+    _check_ticket_question_is_one(lower, intent)
+    if intent.shape == "compare" and re.search(COMPARED_WITH_THE_WHOLE_RE, lower):
+        # "how does camp 3 CTR compare to the overall CTR in June" once compared camp 3's June with its May.
+        raise NotUnderstood(
+            'Comparing a part with the whole is two questions: ask for each, e.g. "CTR for camp 3 in June" and '
+            '"CTR in June".',
+            "unsupported_shape",
+        )
+    if intent.shape == "share" and re.search(SHARE_OF_ALL_RE, lower):
+        intent.notes.append("share-of-all")  # "what % of total clicks came from ...": of every account read
     _check_consistency(intent)
     _read_share_within(lower, catalog, intent)
     if not intent.metrics and not intent.ticket_measure:
@@ -1022,7 +1038,9 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
         n_raw = groups.get("n")
         intent.shape = "top"
         intent.group_by = group
-        intent.top_n = _number(n_raw) if n_raw else 1
+        plural = match.group(group).endswith("s") and not match.group(group).endswith("ss")  # not "status"
+        # "top campaigns by spend": a ranking, not the one campaign at the top (once only that one)
+        intent.top_n = _number(n_raw) if n_raw else 5 if plural and word in ("top", "bottom") else 1
         if intent.top_n < 1:
             raise NotUnderstood(f"Top {intent.top_n}? Ask for at least one.", "unsupported_shape")
         intent.order = "asc" if word in ("bottom", "worst", "lowest", "smallest", "least", "fewest") else "desc"
@@ -1060,7 +1078,10 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
     if reader.find(
         r"\bshare\b|\bwhat (?:percent(?:age)?|proportion|fraction|portion|part)\b|\bwhat\s*%|(?<!\w)%\s*of\b|\bpercent(?:age)? of\b"
     ):
-        if reader.find(r"\b(?:happened|occurred|fell|came|was spent|were spent|went|took place)\s+(?:in|during|on)\b"):
+        if reader.find(
+            r"\b(?:happened|occurred|fell|came|was spent|were spent|went|took place)\s+(?:in|during|on)\b"
+            r"|\b(?:was|were)\s+(?:in|during)\b"  # "what % of camp 1 spend was in May"
+        ):
             # "what share of camp 1 spend happened in May": the part is a period, the whole all the
             # data; the answer would be May's part of camp 1 (a share of a different whole).
             raise NotUnderstood(
@@ -1286,6 +1307,22 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
             )
 
 
+def _check_ticket_question_is_one(lower: str, intent: Intent) -> None:
+    """Readings a ticket count cannot give: two questions in one ("how many in total, and how many
+    are critical": once only the second), and an average backlog (the backlog is the count open at
+    the end of a day; once the end of the period's, with "average" dropped)."""
+    if intent.domain != "tickets":
+        return
+    if len(re.findall(r"\bhow many\b", lower)) > 1 and intent.shape != "breakdown":
+        raise NotUnderstood('Ask one thing at a time: each "how many" is its own question.', "unsupported_shape")
+    if intent.ticket_measure == "backlog" and re.search(r"\b(?:average|avg|mean|median|typical)\b", lower):
+        raise NotUnderstood(
+            "The backlog is what was open at the end of a day; I don't average it. Ask for it on a day "
+            '("backlog on May 31") or by day ("backlog by day last month").',
+            "unsupported_shape",
+        )
+
+
 def _read_ticket_value_combinations(lower: str, intent: Intent) -> None:
     """Several values of one ticket field are each counted ("email vs chat tickets resolved
     yesterday", "how many critical and how many high"): once their union was compared with the day
@@ -1343,6 +1380,8 @@ def _read_share_within(lower: str, catalog: Catalog, intent: Intent) -> None:
     each side), nothing is left to pick the part: asked back."""
     if intent.domain != "tickets" or intent.shape != "share" or intent.group_by or not intent.ticket_filters:
         return  # by a grouping, the shares are within the filtered tickets: right as asked
+    if intent.share_within and len(intent.share_within) < len(intent.ticket_filters):
+        return  # carried from the question this one follows
     group = next(
         (match.group("group") for pattern in SHARE_GROUP_RES if (match := re.search(pattern, lower))),
         "",
@@ -1354,7 +1393,8 @@ def _read_share_within(lower: str, catalog: Catalog, intent: Intent) -> None:
     within = [
         f
         for f in intent.ticket_filters
-        if group and any(re.search(rf"(?<![\w]){re.escape(text)}(?![\w])", group) for text in spellings[tuple(f)])
+        if group
+        and any(re.search(rf"(?<![\w]){re.escape(text)}(?![\w])", group) for text in spellings[(f[0], f[1], f[2])])
     ]
     if not within:
         if len({f[0] for f in intent.ticket_filters}) > 1:
@@ -1425,7 +1465,9 @@ def _stands_alone(lower: str, intent: Intent) -> bool:
     )
 
 
-def _carry_over(intent: Intent, previous: dict, today: date, lower: str, whole_scope: bool = False) -> None:
+def _carry_over(
+    intent: Intent, previous: dict, today: date, lower: str, whole_scope: bool = False, widened: set[str] | None = None
+) -> None:
     """A follow-up reuses what it omits: 'and the week before?', 'what about clicks?'."""
     prev_periods = [Period.from_json(p) for p in previous.get("periods") or []]
     relative = [n.split(":", 1)[1] for n in intent.notes if n.startswith("relative:")]
@@ -1469,7 +1511,8 @@ def _carry_over(intent: Intent, previous: dict, today: date, lower: str, whole_s
     if intent.domain == "tickets" and previous.get("domain") == "tickets":
         # "helpdesk tickets last week" -> "what about urgent ones?": the urgent helpdesk tickets. A
         # filter replaces the previous one of its field only, never drops the others.
-        named = {f[0] for f in intent.ticket_filters}
+        # A field widened ("all channels") or grouped by ("and by channel?") drops its carried filter.
+        named = {f[0] for f in intent.ticket_filters} | (widened or set()) | {intent.group_by}
         kept = [tuple(f) for f in previous.get("ticket_filters") or [] if f[0] not in named]
         intent.ticket_filters = kept + intent.ticket_filters
     if not intent.entities and not intent.platforms and not whole_scope:
@@ -1478,8 +1521,12 @@ def _carry_over(intent: Intent, previous: dict, today: date, lower: str, whole_s
     explicit_total = bool(re.search(EXPLICIT_TOTAL_RE, lower))
     if explicit_total and intent.shape == "total":
         pass  # "and the total?" after a ranking: the total, not the ranking again
-    elif intent.shape == "total" and previous.get("shape") in ("breakdown", "top", "average", "trend"):
+    elif intent.shape == "total" and previous.get("shape") in ("breakdown", "top", "average", "trend", "share"):
+        # "share of spend by campaign in April" -> "and May?": the shares again (once May's total)
         intent.shape = previous["shape"]
+        # The share's group keeps its field: "share of email tickets that are critical" -> "and for chat?"
+        within_fields = {f[0] for f in previous.get("share_within") or []}
+        intent.share_within = [f for f in intent.ticket_filters if f[0] in within_fields]
         intent.group_by = previous.get("group_by")
         intent.top_n = previous.get("top_n")
         intent.order = previous.get("order", "desc")
@@ -1511,6 +1558,11 @@ MOVEMENT_FROM_RE = (
     r"\b(?:up|down|rise|rose|risen|fall|fell|fallen|grow|grew|grown|change|changed|increase|increased|decrease|"
     r"decreased|drop|dropped|jump|jumped|go|went|move|moved|compare|compared|different|differ|differs)\s+from\s*$"
 )
+COMPARED_WITH_THE_WHOLE_RE = (
+    r"\b(?:compared?s?|compared)\s+(?:to|with|against)\s+(?:the\s+|our\s+)?(?:overall|total|average|whole|rest|all|account)\b"
+    r"|\b(?:vs\.?|versus|against)\s+(?:the\s+|our\s+)?(?:overall|total|average|whole|rest)\b"
+)
+SHARE_OF_ALL_RE = r"\bof\s+(?:the\s+|our\s+)?(?:grand\s+)?(?:total|overall|all|everything|whole)\b"
 # Notes the reading leaves for itself (never shown): how the question was put.
 INTERNAL_NOTES = ("average", "best/worst", "movement", "previous-of-carried", "compare-auto")
 

@@ -1096,6 +1096,25 @@ def test_online_ads_a_stopped_campaigns_days_without_rows_are_zero(cur, online, 
     assert "Data covers only" not in by_month.text
 
 
+@pytest.mark.parametrize(
+    "question", ["how many tickets about refunds last week", "how many tickets about refunds were resolved yesterday"]
+)
+def test_kaggle_a_text_search_never_counts_what_it_cannot_place(cur, everything, question):
+    # Once "0 tickets created last week are about 'refunds'" (Kaggle has no creation times), and
+    # "about 'refunds were resolved'" among the tickets created yesterday.
+    scope = Scope(1, "test", (), ("kaggle_support_tickets",))
+    result = answer(cur, scope, question, date(2023, 6, 3))
+    assert result.facts == [] and result.route != "ticket_search", result.text
+
+
+def test_online_ads_a_share_of_the_total_is_of_the_account_not_the_named_parent(cur, online, ads):
+    # "what % of total clicks came from camp 3 High engagement" once divided by camp 3's clicks (18.70%).
+    result = ask(cur, online, "what % of total clicks came from camp 3 High engagement in June", AS_OF_2020)
+    june = in_month(ads, 6)
+    part = june[(june.campaign_number == "camp 3") & (june.user_engagement == "High")].clicks.sum()
+    assert f"{Decimal(int(part)) / int(june.clicks.sum()) * 100:.2f}%" in result.text
+
+
 def test_kaggle_a_share_of_a_filtered_group_is_within_it(cur, tickets):
     # Once 480 of every ticket (6.8%) where the share of email tickets that are critical is 480 of 1,797.
     scope = Scope(1, "test", (), ("kaggle_support_tickets",))

@@ -978,3 +978,36 @@ def test_filters_of_different_fields_combine_with_and_only(question):
     # "critical or pending" once counted critical AND pending.
     with pytest.raises(NotUnderstood):
         read(question)
+
+
+def test_ticket_follow_ups_widen_a_field_and_keep_a_share():
+    # "what about all channels?" once kept the email filter; "and yesterday?" after a share gave a count.
+    email = read("how many critical email tickets were resolved last week").to_json()
+    widened = read("what about all channels?", email)
+    assert widened.ticket_filters == [("priority", "priority_raw", "Critical")]
+    by_channel = read("and for every channel?", email)
+    assert (by_channel.group_by, by_channel.ticket_filters) == ("channel", [("priority", "priority_raw", "Critical")])
+    share = read("what share of email tickets are critical").to_json()
+    chat = read("and for chat?", share)
+    assert (chat.shape, chat.share_within) == ("share", [("channel", "channel", "chat")])
+    assert (
+        read("and last week?", read("what share of tickets resolved yesterday were urgent").to_json()).shape == "share"
+    )
+
+
+def test_open_backlog_is_the_backlog_not_the_status_open():
+    # "open backlog" once added the status filter open and dropped pending tickets.
+    intent = read("what is the open backlog")
+    assert (intent.ticket_measure, intent.ticket_filters) == ("backlog", [])
+
+
+def test_shares_and_comparisons_with_the_whole():
+    # "what % of camp 1 spend was in May" once gave camp 1's share of May; "compare to the overall
+    # CTR" compared with the month before; "what may our CTR be" read the month May.
+    with pytest.raises(NotUnderstood, match="fell in a period"):
+        read("what % of Summer Sale spend was in September")
+    with pytest.raises(NotUnderstood, match="part with the whole"):
+        read("how does Summer Sale CTR compare to the overall CTR last month")
+    assert read("what may our CTR be overall").periods == []
+    assert "share-of-all" in read("what % of total clicks came from Summer Sale last month").notes
+    assert "share-of-all" not in read("what % of clicks came from Summer Sale last month").notes
