@@ -180,7 +180,14 @@ def all_data(first: date, last: date, today: date, label: str, what: str) -> Per
 
 
 def whole_months(unit: str, start: date, end: date) -> None:
-    """An average per month is over whole calendar months; 41 days are not "2 months"."""
+    """An average per month is over whole calendar months; 41 days are not "2 months". An average
+    per week needs a week of data: 1,404 tickets over 3 days are not "3,276 a week"."""
+    if unit == "week" and (end - start).days + 1 < 7:
+        raise NotUnderstood(
+            f"The data in that period ({format_range(start, end)}) is less than a week, so an average per week "
+            "would be an extrapolation. Ask for the total, or an average per day.",
+            "unsupported_shape",
+        )
     if unit == "month" and not (start.day == 1 and (end + timedelta(days=1)).day == 1):
         raise NotUnderstood(
             f"The data in that period ({format_range(start, end)}) is not whole calendar months, so an average per "
@@ -978,8 +985,13 @@ class AdAnswerer:
         time_group = self.intent.group_by in ("day", "week", "month")
         if time_group and self.part_of_accounts():
             rows += self.empty_time_buckets(rows, period)
+        elif not time_group:
+            # "camp 1 vs camp 2 spend in May": camp 2, which stopped in April, is $0, not left out
+            rows += self.named_without_rows(rows, self.base_query(period))
         bottom = self.intent.shape == "top" and self.intent.order == "asc" and not time_group
         absent_groups = self.groups_without_rows(rows, period) if bottom else {}
+        listed = {r["group"] for r in rows}
+        absent_groups = {c: [g for g in gs if g not in listed] for c, gs in absent_groups.items()}
         for currency in sorted({r["currency"] for r in rows}):
             in_currency = [r for r in rows if r["currency"] == currency]
             valued: list[tuple[dict, Decimal | None]] = [(r, metric_value(metric, r["sums"])) for r in in_currency]
@@ -1003,16 +1015,23 @@ class AdAnswerer:
                 ties = []
             lines = []
             previous_value: Decimal | None = None
+            previous_partial = False
             for index, (row, value) in enumerate(chosen, 1):
                 label = self.group_label(row["group"])
+                partial = "(only " in label  # a week or month the period cuts
                 line = (
                     f"{index}. {label}: {format_value(metric, value, currency)}"
                     if self.intent.shape == "top"
                     else f"{label}: {format_value(metric, value, currency)}"
                 )
                 if self.intent.shape == "trend" and index > 1:
-                    line += f" ({format_change(previous_value, value, metric, currency)})"
-                previous_value = value
+                    # a 3-day week against a whole one is no change (once "+133.2%" from May 1-3)
+                    line += (
+                        " (a partial period: no change shown)"
+                        if (partial or previous_partial) and not metric.numerator
+                        else f" ({format_change(previous_value, value, metric, currency)})"
+                    )
+                previous_value, previous_partial = value, partial
                 facts.append(self.fact(metric, value, row, period, {"group_by": self.intent.group_by, "group": label}))
                 others = []
                 for other in self.metrics[1:]:  # "spend and clicks by campaign": every metric on the line
@@ -1527,8 +1546,21 @@ class TicketAnswerer:
                 "without_created_at": missing,
             }
         if measure == "backlog":
-            sql = f"SELECT {group_select}count(*) {base} AND t.created_day <= %s AND (t.resolved_day IS NULL OR t.resolved_day > %s){group_by}"
-            args = params + [period.end, period.end]
+            unit = self.intent.group_by if group_sql and self.intent.group_by in ("day", "week", "month") else None
+            if unit:
+                # The backlog is a stock: by day (week, month) it is the count open at the end of each
+                # one in the period (once the tickets open at the period's end, by their creation day).
+                sql = (
+                    f"WITH ends AS (SELECT date_trunc('{unit}', d)::date AS bucket, "
+                    f"least(%s::date, (date_trunc('{unit}', d) + interval '1 {unit}' - interval '1 day')::date) AS day "
+                    "FROM generate_series(%s::date, %s::date, interval '1 day') d GROUP BY 1, 2) "
+                    f"SELECT ends.bucket::text, (SELECT count(*) {base} AND t.created_day <= ends.day "
+                    "AND (t.resolved_day IS NULL OR t.resolved_day > ends.day)) FROM ends ORDER BY 1"
+                )
+                args = [period.end, period.start, period.end] + params
+            else:
+                sql = f"SELECT {group_select}count(*) {base} AND t.created_day <= %s AND (t.resolved_day IS NULL OR t.resolved_day > %s){group_by}"
+                args = params + [period.end, period.end]
             self.cur.execute(sql, args)
             rows = self.cur.fetchall()
             missing = self.missing_created(where, params)
@@ -1837,6 +1869,11 @@ class TicketAnswerer:
             self.current_period = period
             text, fact = self.measure(period, self.group_sql())
         if self.intent.shape == "top" and "values" in fact and all(isinstance(v, int) for v in fact["values"].values()):
+            if self.intent.order == "asc":
+                # "which channel had the fewest critical tickets yesterday": a channel with none is the
+                # fewest (once the one with 1, the others having no row to rank).
+                for value in self.field_values():
+                    fact["values"].setdefault(value, 0)
             ordered = sorted(
                 fact["values"].items(),
                 key=lambda kv: (-kv[1], kv[0]) if self.intent.order == "desc" else (kv[1], kv[0]),
@@ -1873,6 +1910,22 @@ class TicketAnswerer:
             "ticket_sql",
             [fact],
         )
+
+    def field_values(self) -> list[str]:
+        """The values the grouped field takes among the scope's tickets (of any day), within the
+        question's own filters of that field."""
+        where: list[str] = ["t.source = ANY(%s)"]
+        params: list = [list(self.scope.ticket_sources)]
+        same = [(c, v) for f, c, v in self.intent.ticket_filters if f == self.intent.group_by]
+        if same:
+            where.append("(" + " OR ".join(f"s.{c} = %s" for c, _ in same) + ")")
+            params += [v for _, v in same]
+        self.cur.execute(
+            f"SELECT DISTINCT {self.group_sql()} FROM {TICKETS} t JOIN {TICKETS_STG} s USING (source, ticket_id) "
+            f"WHERE {' AND '.join(where)}",
+            params,
+        )
+        return [r[0] for r in self.cur.fetchall()]
 
     def search(self) -> tuple[str, str, list[dict]]:
         """Tickets whose text is about the question's words: a count over a period, or the closest few."""

@@ -533,6 +533,9 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
         intent.domain = "tickets"
     if previous and _stands_alone(lower, intent):
         previous = None  # "What was total spend in June 2020?" mid-conversation is a new question
+    if previous and re.search(r"\bboth\b", lower) and not intent.entities and not intent.platforms:
+        # "and both?" after Google's then Meta's spend once answered Meta's again.
+        raise NotUnderstood('Both of which? Name them ("spend on Google and Meta").', "unsupported_shape")
     if previous:
         whole = not intent.entities and not intent.platforms and bool(re.search(WHOLE_SCOPE_RE, lower))
         if whole:
@@ -573,6 +576,30 @@ def understand(question: str, catalog: Catalog, today: date, previous: dict | No
         raise NotUnderstood(
             'Comparing a part with the whole is two questions: ask for each, e.g. "CTR for camp 3 in June" and '
             '"CTR in June".',
+            "unsupported_shape",
+        )
+    if (
+        "average" in intent.notes
+        and any(METRICS[m].numerator is not None for m in intent.metrics)
+        and re.search(
+            r"\b(?:across|per|over|of|among|for each)\s+(?:all\s+|the\s+|our\s+|my\s+)?"
+            r"(?:campaigns|ad ?groups|ad ?sets|ads|accounts|platforms|days|weeks|months)\b",
+            lower,
+        )
+    ):
+        # "average CTR across campaigns" once gave the campaigns' CTR together (clicks over
+        # impressions), not the mean of their CTRs, without saying which.
+        raise NotUnderstood(
+            "An average of a ratio across campaigns (or days) could mean the ratio of the totals or the mean of "
+            'each one\'s ratio. Ask for the ratio ("CTR in May", the totals\') or for each ("CTR by campaign in May").',
+            "unsupported_shape",
+        )
+    if intent.shape == "share" and re.search(
+        r"\bas an?\s+(?:percent(?:age)?|share|fraction|proportion|ratio|%)\s+of\b", lower
+    ):
+        # "camp 3 spend as a percent of camp 1 spend" once gave each one's share of the account.
+        raise NotUnderstood(
+            'One total as a percent of another is two questions: ask for both ("spend for camp 3 and camp 1").',
             "unsupported_shape",
         )
     if intent.shape == "share" and re.search(SHARE_OF_ALL_RE, lower):
@@ -1506,6 +1533,9 @@ def _carry_over(
     if not intent.metrics and not intent.ticket_measure:
         intent.metrics = list(previous.get("metrics") or [])
         intent.ticket_measure = previous.get("ticket_measure")
+        if intent.ticket_measure in ("mentions", "similar"):
+            # "tickets about invoices" -> "and last week?": the same text (once an empty search, 0)
+            intent.search_text = intent.search_text or previous.get("search_text")
         intent.stat = intent.stat or previous.get("stat")
         intent.domain = previous.get("domain", intent.domain)
     if intent.domain == "tickets" and previous.get("domain") == "tickets":

@@ -1115,6 +1115,25 @@ def test_online_ads_a_share_of_the_total_is_of_the_account_not_the_named_parent(
     assert f"{Decimal(int(part)) / int(june.clicks.sum()) * 100:.2f}%" in result.text
 
 
+def test_kaggle_the_fewest_counts_a_group_with_none(cur, tickets):
+    # Once "email: 1" as the fewest when the other channels had no critical ticket resolved that day.
+    scope = Scope(1, "test", (), ("kaggle_support_tickets",))
+    channel = tickets["Ticket Channel"].str.lower().replace({"social media": "social"})
+    day = (tickets.resolved.dt.strftime("%Y-%m-%d") == "2023-06-02") & (tickets["Ticket Priority"] == "Critical")
+    counts = channel[day].value_counts().reindex(sorted(channel.unique()), fill_value=0)
+    fewest = counts.sort_values(kind="stable").index[0]
+    assert counts.min() == 0
+    result = ask(cur, scope, "which channel had the fewest critical tickets resolved on 2023-06-02", date(2023, 6, 3))
+    assert f"1. {fewest}: 0" in result.text
+
+
+def test_online_ads_a_trend_shows_no_change_against_a_partial_week(cur, online, ads):
+    # "week of May 4: +77,915 (+133.2%)" once compared a whole week with the 3 days of May 1-3.
+    result = ask(cur, online, "trend of clicks in May", AS_OF_2020)
+    assert "week of May 4, 2020: " in result.text and "+133.2%" not in result.text
+    assert "(a partial period: no change shown)" in result.text.split("week of May 4, 2020: ")[1].split("\n")[0]
+
+
 def test_kaggle_a_share_of_a_filtered_group_is_within_it(cur, tickets):
     # Once 480 of every ticket (6.8%) where the share of email tickets that are critical is 480 of 1,797.
     scope = Scope(1, "test", (), ("kaggle_support_tickets",))
@@ -1231,3 +1250,22 @@ def test_sla_attainment_counts_a_ticket_still_open_past_its_target_as_missed(jir
     assert (fact["first_response_met"], fact["first_response_known"]) == (sum(first_known), len(first_known))
     assert (fact["resolution_met"], fact["resolution_known"]) == (sum(resolution_known), len(resolution_known))
     assert "still open past its target counts as missed" in result.text
+
+
+def test_shapes_the_backlog_by_day_is_the_open_count_at_each_days_end(shapes):
+    # Once the tickets open at the period's end grouped by their creation day: days with no new
+    # ticket were missing and each day showed only its own tickets.
+    cur, scope, frames = shapes
+    result = ask(cur, scope, "helpdesk backlog by day in September", SHAPES_AS_OF)
+    created = frames["tickets"].created.dt.strftime("%Y-%m-%d")  # none is resolved
+    values = result.facts[0]["values"]
+    assert len(values) == 30
+    for day, count in values.items():
+        assert count == int((created <= day).sum()), day
+
+
+def test_shapes_a_named_campaign_without_rows_is_zero_not_left_out(shapes):
+    # "Brand - UK vs Shopping spend in late September": Brand - UK stopped on Sep 15.
+    cur, scope, frames = shapes
+    result = ask(cur, scope, "spend for Brand - UK and Shopping from 2026-09-20 to 2026-09-25", SHAPES_AS_OF)
+    assert [f["group"] for f in result.facts if f["value"] == "0"] == ["Brand - UK"]

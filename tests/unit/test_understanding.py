@@ -1011,3 +1011,20 @@ def test_shares_and_comparisons_with_the_whole():
     assert read("what may our CTR be overall").periods == []
     assert "share-of-all" in read("what % of total clicks came from Summer Sale last month").notes
     assert "share-of-all" not in read("what % of clicks came from Summer Sale last month").notes
+
+
+def test_a_text_search_follow_up_keeps_the_text():
+    # "how many tickets about invoices" -> "and last week?" once searched for nothing (0).
+    first = read("how many tickets about invoices").to_json()
+    again = read("and last week?", first)
+    assert (again.ticket_measure, again.search_text) == ("mentions", "invoices")
+
+
+def test_one_total_as_a_percent_of_another_and_both_are_asked_back():
+    # "camp 3 spend as a percent of camp 1 spend" once gave each one's share of the account;
+    # "and both?" after Google's then Meta's spend gave Meta's again.
+    with pytest.raises(NotUnderstood, match="two questions"):
+        read("Summer Sale spend as a percent of Search | Brand spend in Northwind Outdoor last month")
+    google = read("spend for Northwind Outdoor last month").to_json()
+    with pytest.raises(NotUnderstood, match="Both of which"):
+        read("and both?", google)
