@@ -1134,6 +1134,19 @@ def test_online_ads_a_trend_shows_no_change_against_a_partial_week(cur, online, 
     assert "(a partial period: no change shown)" in result.text.split("week of May 4, 2020: ")[1].split("\n")[0]
 
 
+def test_kaggle_rankings_averages_and_empty_groups(cur, tickets):
+    # "rank channels by tickets" was alphabetical; "average per week" over 3 days of resolutions was
+    # extrapolated to 3,276 a week; a grouped ticket time with no measured ticket was a bare heading.
+    scope = Scope(1, "test", (), ("kaggle_support_tickets",))
+    ranked = ask(cur, scope, "rank channels by tickets", date(2023, 6, 3))
+    counts = tickets["Ticket Channel"].str.lower().replace({"social media": "social"}).value_counts()
+    lines = [line.split(":")[0] for line in ranked.text.splitlines()[1:5]]
+    assert lines == list(counts.sort_values(ascending=False).index)
+    for question in ("average tickets resolved per week", "median first response time by priority"):
+        declined = answer(cur, scope, question, date(2023, 6, 3))
+        assert declined.facts == [] and declined.route not in ("ticket_sql",), declined.text
+
+
 def test_kaggle_a_share_of_a_filtered_group_is_within_it(cur, tickets):
     # Once 480 of every ticket (6.8%) where the share of email tickets that are critical is 480 of 1,797.
     scope = Scope(1, "test", (), ("kaggle_support_tickets",))

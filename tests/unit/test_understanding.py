@@ -1028,3 +1028,18 @@ def test_one_total_as_a_percent_of_another_and_both_are_asked_back():
     google = read("spend for Northwind Outdoor last month").to_json()
     with pytest.raises(NotUnderstood, match="Both of which"):
         read("and both?", google)
+
+
+@pytest.mark.parametrize(
+    "question, says",
+    [
+        ("average CTR across campaigns last month", "average of a ratio"),
+        ("How many tickets are there in total, and how many are critical?", "one thing at a time"),
+        ("average backlog last month", "I don't average it"),
+    ],
+)
+def test_readings_that_dropped_a_word_are_asked_back(question, says):
+    # Each once answered something else: the pooled CTR unsaid, the second half only, the backlog
+    # at the end of the month.
+    with pytest.raises(NotUnderstood, match=says):
+        read(question)
