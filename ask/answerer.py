@@ -1257,6 +1257,21 @@ class AdAnswerer:
                     "unsupported_shape",
                 )
 
+    def share_of_every_account(self) -> bool:
+        """Whether a share's whole is every account the question reads: asked so ("of total
+        clicks"), for named accounts, or when it names no account or platform (a campaign's share
+        of clicks beside another account's: once 100% of its own account's), unless money in
+        several currencies, where the whole is the part's own account and the answer says so."""
+        entities = self.intent.entities
+        if "share-of-all" in self.intent.notes or all(e.kind == "account" for e in entities):
+            return True
+        if self.intent.platforms or any(e.kind == "account" for e in entities):
+            return False
+        saved, self.accounts = self.accounts, list(self.all_accounts)
+        mixed = self.needs_currency() and len(self.currencies()) > 1
+        self.accounts = saved
+        return not mixed
+
     def named_without_rows(self, rows: list[dict], query: Query) -> list[dict]:
         """Zero rows for the names a share by them asked for that have no rows in the period ("camp 1
         and camp 2 in June", camp 2 stopped in April): 0%, said so, never left out in silence."""
@@ -1297,7 +1312,7 @@ class AdAnswerer:
         else:  # all the data of the whole, not the part's own days ("what % of spend was camp 2")
             saved = (self.intent.entities, self.intent.platforms, self.accounts)
             self.intent.entities = [e for e in self.intent.entities if e.kind == "account"]
-            if all(e.kind == "account" for e in saved[0]) or "share-of-all" in self.intent.notes:
+            if self.share_of_every_account():
                 self.intent.entities, self.intent.platforms, self.accounts = [], [], list(self.all_accounts)
             period = self.periods()[0]
             self.intent.entities, self.intent.platforms, self.accounts = saved
@@ -1331,10 +1346,10 @@ class AdAnswerer:
             saved = (self.intent.entities, self.intent.platforms, self.accounts)
             # the whole: the accounts the named things belong to; for named accounts (or a platform),
             # every account in the scope
-            # "what % of total clicks came from Autumn Sale": of every account read, not its own account
-            accounts_only = "share-of-all" in self.intent.notes or all(
-                e.kind == "account" for e in self.intent.entities
-            )
+            # "what % of (total) clicks came from Autumn Sale": of every account read, not its own
+            # account (once 100% of a Meta account's clicks beside a Google account's), unless money
+            # in several currencies, where the whole is its account and says so
+            accounts_only = self.share_of_every_account()
             self.intent.entities = [e for e in self.intent.entities if e.kind == "account"]
             if accounts_only:
                 self.intent.entities = []
@@ -1347,7 +1362,7 @@ class AdAnswerer:
                         "unsupported_shape",
                     )
             whole_rows = self.sums(period)
-            if "share-of-all" in self.intent.notes:
+            if "share-of-all" in self.intent.notes or (accounts_only and len(self.all_accounts) > 1):
                 whole_subject = self.subject()
             self.intent.entities, self.intent.platforms, self.accounts = saved
         if not whole_rows:

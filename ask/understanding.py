@@ -1107,7 +1107,7 @@ def _read_shape(reader: Reader, intent: Intent) -> None:
     ):
         if reader.find(
             r"\b(?:happened|occurred|fell|came|was spent|were spent|went|took place)\s+(?:in|during|on)\b"
-            r"|\b(?:was|were)\s+(?:in|during)\b"  # "what % of camp 1 spend was in May"
+            r"|\b(?:was|were)\s+(?:in|during|on)\b"  # "what % of camp 1 spend was in May / on Sep 1"
         ):
             # "what share of camp 1 spend happened in May": the part is a period, the whole all the
             # data; the answer would be May's part of camp 1 (a share of a different whole).
@@ -1244,12 +1244,23 @@ def _read_periods(reader: Reader, today: date, intent: Intent) -> None:
             and not re.search(MOVEMENT_FROM_RE, reader.original[: item.span[0]])
         ):
             open_ended = re.search(r"\bfrom\s*$", before)  # "spend from May 15 (on)": no end named
+        if (
+            not open_ended
+            and re.search(r"\bto\s*$", before)
+            and not re.search(
+                r"\b(?:compare[sd]?|compared|relative|vs|versus|from|between|go|went|move|moved)\b", before
+            )
+        ):
+            open_ended = re.search(r"\bto\s*$", before)  # "spend to May 15": from when?
+        asked = f"{open_ended.group(0).strip()} {phrase.strip()}" if open_ended else ""
+        onward = re.match(r"\s*(?:\+|onwards?\b|and (?:after|later|beyond)\b)", reader.original[item.span[1] :])
+        if not open_ended and onward:
+            open_ended, asked = onward, f"{phrase.strip()}{onward.group(0)}"  # "spend May 15+": no end named
         if item.period is not None and open_ended:
             # "spend until May 15" (and "as of", "by", "from ... on", "around") once read as that one
             # day: an open-ended or approximate span is asked back.
             raise NotUnderstood(
-                f'"{open_ended.group(0).strip()} {phrase.strip()}" is open-ended or approximate: name the range, '
-                'e.g. "from 2021-11-01 to 2021-11-15".',
+                f'"{asked}" is open-ended or approximate: name the range, e.g. "from 2021-11-01 to 2021-11-15".',
                 "bad_period",
             )
         reader.claim(item.span)
@@ -1373,6 +1384,20 @@ def _read_ticket_value_combinations(lower: str, intent: Intent) -> None:
             '"critical email and high chat tickets" are separate questions.',
             "unsupported_shape",
         )
+    if (
+        not repeated
+        and intent.shape == "compare"
+        and "compare-auto" in intent.notes
+        and len(values) > 1
+        and re.search(r"\b(?:vs\.?|versus|against)\b", lower)
+    ):
+        # "jira vs helpdesk tickets created on Sep 2": two filters of different fields compared,
+        # once both together against the day before (0 vs 0).
+        raise NotUnderstood(
+            'Compare values of one field ("email vs chat tickets"), or one group over two periods '
+            '("email tickets this week vs last week").',
+            "unsupported_shape",
+        )
     if not repeated or intent.group_by or intent.ticket_measure not in (None, "created", "resolved", "backlog"):
         return
     if intent.shape == "compare" and "compare-auto" not in intent.notes:
@@ -1469,7 +1494,7 @@ QUESTION_START_RE = (
 # the conversation was about.
 WHOLE_SCOPE_RE = (
     r"\b(?:across\s+|for\s+|over\s+|on\s+|of\s+)?(?:all\s+(?:the\s+|our\s+|my\s+)?(?:campaigns|ad ?groups|ad ?sets|ads|accounts)"
-    r"|(?:the\s+)?(?:whole|entire)\s+account|account[- ]wide|overall)\b"
+    r"|(?:the\s+)?(?:whole|entire)\s+account|account[- ]wide|overall|in total|altogether|combined|in all)\b"
 )
 EXPLICIT_TOTAL_RE = r"\b(?:total|overall|in total|altogether|combined|sum)\b"
 # The words that ask for created tickets, beyond the bare "tickets" every ticket question has.
@@ -1589,8 +1614,9 @@ MOVEMENT_FROM_RE = (
     r"decreased|drop|dropped|jump|jumped|go|went|move|moved|compare|compared|different|differ|differs)\s+from\s*$"
 )
 COMPARED_WITH_THE_WHOLE_RE = (
-    r"\b(?:compared?s?|compared)\s+(?:to|with|against)\s+(?:the\s+|our\s+)?(?:overall|total|average|whole|rest|all|account)\b"
-    r"|\b(?:vs\.?|versus|against)\s+(?:the\s+|our\s+)?(?:overall|total|average|whole|rest)\b"
+    r"\b(?:compared?s?|compared)\s+(?:to|with|against)\s+(?:the\s+|our\s+)?(?:overall|total|average|whole|rest|all|account|sum|combined)\b"
+    r"|\b(?:vs\.?|versus|against|with)\s+(?:the\s+|our\s+)?(?:overall|total|average|whole|rest|sum|combined)\b"
+    r"|\b(?:overall|combined|as a whole|altogether)\b"
 )
 SHARE_OF_ALL_RE = r"\bof\s+(?:the\s+|our\s+)?(?:grand\s+)?(?:total|overall|all|everything|whole)\b"
 # Notes the reading leaves for itself (never shown): how the question was put.

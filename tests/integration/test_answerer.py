@@ -1282,3 +1282,14 @@ def test_shapes_a_named_campaign_without_rows_is_zero_not_left_out(shapes):
     cur, scope, frames = shapes
     result = ask(cur, scope, "spend for Brand - UK and Shopping from 2026-09-20 to 2026-09-25", SHAPES_AS_OF)
     assert [f["group"] for f in result.facts if f["value"] == "0"] == ["Brand - UK"]
+
+
+def test_shapes_a_campaigns_share_of_clicks_is_of_every_account_read(shapes):
+    # Once 100% of its own Meta account's clicks, beside a Google account's: the whole of an
+    # unnarrowed question is every account it reads (money in two currencies stays per account).
+    cur, scope, frames = shapes
+    result = ask(cur, scope, "what % of clicks came from Summer Sale in September", SHAPES_AS_OF)
+    meta, google = (frames[k][frames[k].date.dt.month == 9] for k in ("meta", "google"))
+    part = int(meta[meta.campaign == "Summer Sale"].clicks.sum())
+    whole = int(meta.clicks.sum()) + int(google.clicks.sum())
+    assert f"{part:,} of {whole:,} = {Decimal(part) / whole * 100:.2f}%" in result.text

@@ -1043,3 +1043,22 @@ def test_readings_that_dropped_a_word_are_asked_back(question, says):
     # at the end of the month.
     with pytest.raises(NotUnderstood, match=says):
         read(question)
+
+
+@pytest.mark.parametrize(
+    "question, says",
+    [
+        ("spend to October 5", "open-ended"),
+        ("spend October 5+", "open-ended"),
+        ("Summer Sale CTR last month versus the combined CTR", "part with the whole"),
+        ("what % of Summer Sale spend was on October 5", "fell in a period"),
+        ("email vs urgent tickets created yesterday", "values of one field"),
+    ],
+)
+def test_the_recheck_of_the_fourth_audit(question, says):
+    # Phrasings of the same wrong readings that the first fixes missed ("spend to May 15" was May
+    # 15's spend; "versus the combined CTR" compared with the month before).
+    with pytest.raises(NotUnderstood, match=says):
+        read(question)
+    summer = read("clicks for Summer Sale last month").to_json()
+    assert read("and in total?", summer).entities == [] and read("and combined?", summer).entities == []
