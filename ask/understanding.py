@@ -1570,9 +1570,14 @@ def _carry_over(
         named = {f[0] for f in intent.ticket_filters} | (widened or set()) | {intent.group_by}
         kept = [tuple(f) for f in previous.get("ticket_filters") or [] if f[0] not in named]
         intent.ticket_filters = kept + intent.ticket_filters
-    if not intent.entities and not intent.platforms and not whole_scope:
-        intent.entities = [Named.from_json(e) for e in previous.get("entities") or []]
-        intent.platforms = list(previous.get("platforms") or [])
+    if not intent.entities and not intent.platforms:
+        carried = [Named.from_json(e) for e in previous.get("entities") or []]
+        every_account = bool(re.search(r"\b(?:all|every|each of the)\s+(?:the\s+|our\s+|my\s+)?accounts\b", lower))
+        if whole_scope:
+            # "what about all campaigns?": the named account stays, its campaign goes; "all accounts": both go
+            carried = [] if every_account else [e for e in carried if e.kind == "account"]
+        intent.entities = carried
+        intent.platforms = [] if whole_scope and every_account else list(previous.get("platforms") or [])
     explicit_total = bool(re.search(EXPLICIT_TOTAL_RE, lower))
     if explicit_total and intent.shape == "total":
         pass  # "and the total?" after a ranking: the total, not the ranking again

@@ -1062,3 +1062,12 @@ def test_the_recheck_of_the_fourth_audit(question, says):
         read(question)
     summer = read("clicks for Summer Sale last month").to_json()
     assert read("and in total?", summer).entities == [] and read("and combined?", summer).entities == []
+
+
+def test_widening_to_all_campaigns_keeps_the_named_account():
+    # "spend for Northwind Outdoor" -> "what about all campaigns?" once dropped the account too.
+    campaign = read("spend for Summer Sale in Northwind Outdoor last month").to_json()
+    account = read("spend for Northwind Outdoor last month").to_json()
+    assert [e.kind for e in read("what about all campaigns?", account).entities] == ["account"]
+    assert read("what about all accounts?", account).entities == []
+    assert [e.kind for e in read("what about all campaigns?", campaign).entities] in ([], ["account"])
