@@ -1175,6 +1175,16 @@ class AdAnswerer:
                 "These accounts use different currencies: name one account or platform to count days by an amount.",
                 "unsupported_shape",
             )
+        symbol = next((n.split("=", 1)[1] for n in self.intent.notes if n.startswith("threshold-symbol=")), None)
+        symbol_currencies = {"$": ("USD", "AUD", "CAD", "NZD", "SGD", "HKD", "MXN"), "€": ("EUR",), "£": ("GBP",)}
+        if metric.kind == "money" and symbol and not set(self.currencies()) <= set(symbol_currencies[symbol]):
+            # "days with spend over $50 on Meta" once counted days over €50: the number was kept,
+            # the currency it was said in dropped.
+            raise NotUnderstood(
+                f"The threshold is in {symbol}, but these accounts spend in {', '.join(self.currencies())}: "
+                "say the amount in their currency, or without a symbol.",
+                "unsupported_shape",
+            )
         self.intent.group_by = "day"
         rows = self.sums(period, "date_day::text")
         first, last = self.accounts_span()

@@ -883,7 +883,7 @@ def _read_condition(reader: Reader, intent: Intent) -> None:
     metric_words = "|".join(p for p, _ in METRIC_PATTERNS)
     for op, op_pattern in ops.items():
         match = reader.find(
-            rf"(?P<metric>{metric_words})\s+(?:was |were |is |of )?{op_pattern}\s+[$€£]?"
+            rf"(?P<metric>{metric_words})\s+(?:was |were |is |of )?{op_pattern}\s+(?P<symbol>[$€£])?"
             r"(?P<value>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\w|[.,]\d)(?P<pct>\s*%|\s*percent\b)?"
         )
         if match:
@@ -901,6 +901,9 @@ def _read_condition(reader: Reader, intent: Intent) -> None:
                 raise NotUnderstood(f"{METRICS[metric].label} is not a percentage.", "unsupported_shape")
             intent.condition = (metric, op, value)
             intent.metrics = [metric]
+            if match.group("symbol"):
+                # "$50 on Meta" for a euro account: checked against the accounts' currency by the answer
+                intent.notes.append(f"threshold-symbol={match.group('symbol')}")
             reader.claim(match.span())
             break
     if intent.condition is None:

@@ -403,6 +403,7 @@ def test_spend_per_urgent_ticket_joins_both_halves(cur, northwind):
         "spend until May 15",  # the single day May 15
         "spend through May",  # May alone
         "what share of spend did camp 1 get by week in May",  # the "by week" dropped
+        "how many days was spend over €2000 in May",  # counted days over $2,000: the € dropped
     ],
 )
 def test_declines_state_no_number(cur, online, question):

@@ -1071,3 +1071,8 @@ def test_widening_to_all_campaigns_keeps_the_named_account():
     assert [e.kind for e in read("what about all campaigns?", account).entities] == ["account"]
     assert read("what about all accounts?", account).entities == []
     assert [e.kind for e in read("what about all campaigns?", campaign).entities] in ([], ["account"])
+
+
+def test_a_thresholds_currency_symbol_is_kept_for_the_answer_to_check():
+    assert "threshold-symbol=€" in read("how many days was spend over €50 last month").notes
+    assert not any(n.startswith("threshold-symbol") for n in read("how many days was spend over 50 last month").notes)
