@@ -1283,8 +1283,8 @@ class AdAnswerer:
         return not mixed
 
     def named_without_rows(self, rows: list[dict], query: Query) -> list[dict]:
-        """Zero rows for the names a share by them asked for that have no rows in the period ("camp 1
-        and camp 2 in June", camp 2 stopped in April): 0%, said so, never left out in silence."""
+        """Zero rows for the names a share or a breakdown by them asked for that have no rows in the
+        period ("camp 1 and camp 2 in June", camp 2 stopped in April): 0, said so, never left out."""
         group = self.intent.group_by
         if group not in LEVELS or group == "account":
             return []

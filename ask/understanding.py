@@ -1406,7 +1406,7 @@ def _read_ticket_value_combinations(lower: str, intent: Intent) -> None:
     if intent.shape == "compare" and "compare-auto" not in intent.notes:
         raise NotUnderstood(
             f"Compare two periods or several {repeated[0]} values, one at a time: "
-            f'"{repeated[0]} of tickets resolved last month by {repeated[0]}" or "tickets resolved last month vs the month before".',
+            f'"tickets resolved last month by {repeated[0]}" or "tickets resolved last month vs the month before".',
             "unsupported_shape",
         )
     if intent.shape == "total" and re.search(r"\bor\b", lower):
@@ -1581,10 +1581,9 @@ def _carry_over(
             carried = [] if every_account else [e for e in carried if e.kind == "account"]
         intent.entities = carried
         intent.platforms = [] if whole_scope and every_account else list(previous.get("platforms") or [])
-    explicit_total = bool(re.search(EXPLICIT_TOTAL_RE, lower))
-    if explicit_total and intent.shape == "total":
-        pass  # "and the total?" after a ranking: the total, not the ranking again
-    elif intent.shape == "total" and previous.get("shape") in ("breakdown", "top", "average", "trend", "share"):
+    # A shape the follow-up leaves out is carried; "and the total?" after a ranking asks for the total.
+    shape_omitted = intent.shape == "total" and not re.search(EXPLICIT_TOTAL_RE, lower)
+    if shape_omitted and previous.get("shape") in ("breakdown", "top", "average", "trend", "share"):
         # "share of spend by campaign in April" -> "and May?": the shares again (once May's total)
         intent.shape = previous["shape"]
         # The share's group keeps its field: "share of email tickets that are critical" -> "and for chat?"
@@ -1594,14 +1593,14 @@ def _carry_over(
         intent.top_n = previous.get("top_n")
         intent.order = previous.get("order", "desc")
         intent.average_unit = previous.get("average_unit")
-    elif intent.shape == "total" and previous.get("shape") == "count_days" and previous.get("condition"):
+    elif shape_omitted and previous.get("shape") == "count_days" and previous.get("condition"):
         # "how many days was spend over 2000 in May" -> "and in April?": the same condition
         if not intent.metrics or intent.metrics == [previous["condition"][0]]:
             intent.shape = "count_days"
             name, op, threshold = previous["condition"]
             intent.condition = (name, op, float(threshold))
             intent.metrics = [name]
-    elif intent.shape == "total" and previous.get("shape") == "compare" and len(intent.periods) == 2:
+    elif shape_omitted and previous.get("shape") == "compare" and len(intent.periods) == 2:
         intent.shape = "compare"  # "spend in May vs April" -> "what about clicks?"
     elif (
         previous.get("shape") == "count_days"
